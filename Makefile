@@ -1,0 +1,29 @@
+# Thin wrapper: every target sets itself up, so each works on a fresh machine.
+.PHONY: all setup build test test-default test-asan release clean
+
+all: build
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	@cmake --preset default >/dev/null
+	@cmake --build --preset default
+
+release: setup
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release
+
+test: test-default test-asan
+
+test-default: build
+	@ctest --preset default --output-junit junit.xml
+
+test-asan: setup
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		ctest --preset asan --output-junit junit.xml
+
+clean:
+	rm -rf build

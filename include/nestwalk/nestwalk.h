@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NESTWALK_NESTWALK_H
+#define NESTWALK_NESTWALK_H
+
+/* The whole public API. Each module also has a header of its own. */
+
+#include <nestwalk/acc.h>
+#include <nestwalk/fmt.h>
+#include <nestwalk/mem.h>
+#include <nestwalk/pt.h>
+#include <nestwalk/walk.h>
+#include <nestwalk/x86.h>
+
+#endif

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef NESTWALK_WALK_H
+#define NESTWALK_WALK_H
+
+/*
+ * Walkers. A walk reports everything: the translation, page size and
+ * effective rights; the architectural fault; the A/D updates it made; and a
+ * reference log of every entry it read, taken from the accessor's actual
+ * reads and labelled by dimension and level.
+ *
+ * nestwalk's A/D policy (SDM §4.8 allows either): a walk sets accessed and
+ * dirty flags only after it has succeeded, permission checks included, as
+ * KVM's guest walker does. A faulting walk writes nothing.
+ */
+
+#include <nestwalk/acc.h>
+#include <nestwalk/fmt.h>
+#include <nestwalk/x86.h>
+
+#define NW_WALK_MAX_REFS 48 /* a 5x5 2D walk makes 35 */
+
+/* Dimensions of a reference. */
+#define NW_DIM_GUEST 'g' /* an entry of the guest's (or a native) table */
+#define NW_DIM_HOST 'h'  /* an entry of the nested (EPT/NPT) table */
+
+struct nw_walk_ref {
+	uint64_t pa;    /* address of the entry read (host-physical) */
+	uint64_t entry; /* the value read */
+	uint8_t level;  /* 1..5 */
+	char dim;       /* NW_DIM_GUEST or NW_DIM_HOST */
+};
+
+struct nw_walk_ad {
+	uint64_t pa;    /* address of the entry updated */
+	uint64_t bits;  /* the A/D bits the walk set in it */
+};
+
+enum nw_fault {
+	NW_FAULT_NONE = 0,
+	NW_FAULT_PF,            /* x86 #PF: error in pf_error, address in fault_addr */
+	NW_FAULT_EPT_VIOLATION, /* reserved for the EPT walkers */
+	NW_FAULT_EPT_MISCONFIG,
+	NW_FAULT_NPF,
+};
+
+struct nw_walk {
+	enum nw_fault fault;
+	/* On success: */
+	uint64_t pa;            /* translation of the address walked */
+	int level;              /* level of the leaf: 1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB */
+	uint64_t page_size;
+	uint32_t prot;          /* effective rights over every level, NW_PROT_* */
+	uint8_t pkey;           /* protection key of the leaf */
+	/* On a fault: */
+	uint32_t pf_error;      /* #PF error code */
+	uint64_t fault_addr;    /* the faulting address (CR2) */
+	int fault_level;        /* level of the entry that ended the walk */
+	/* Side effects and references: */
+	unsigned n_ad;
+	struct nw_walk_ad ad[NW_WALK_MAX_REFS];
+	unsigned n_refs;
+	struct nw_walk_ref refs[NW_WALK_MAX_REFS];
+};
+
+/* Outcome of walking one radix tree, before any permission policy. */
+enum nw_walk1d_status {
+	NW_W1D_OK = 0,
+	NW_W1D_NOT_PRESENT,     /* stopped at a non-present entry */
+	NW_W1D_RSVD,            /* stopped at a present entry with reserved bits */
+};
+
+struct nw_walk1d {
+	enum nw_walk1d_status status;
+	int level;              /* leaf level, or level of the entry that stopped the walk */
+	uint64_t pa;            /* translation (NW_W1D_OK only) */
+	uint32_t prot;          /* AND of the rights of every present entry read */
+	uint64_t leaf;          /* the last entry read */
+	int n;                  /* entries read */
+	uint64_t entry_pa[NW_MAX_LEVELS]; /* their addresses, root level first */
+	uint64_t entry[NW_MAX_LEVELS];    /* and values */
+};
+
+/*
+ * Walk one radix tree of `levels` levels from `root` for `addr` (in the
+ * tree's index space). Every read goes through acc and, when log is not
+ * NULL, is appended to log->refs with dimension dim. The format's rsvd check
+ * gets `mode` (NW_FMT_*). Pure: it writes no entry.
+ */
+void nw_walk_tables(const struct nw_fmt *f, const struct nw_acc *acc, uint64_t root,
+		    int levels, uint64_t addr, unsigned mode, char dim,
+		    struct nw_walk *log, struct nw_walk1d *out);
+
+/*
+ * Set A in every entry of a successful walk that lacks it, and D in the leaf
+ * when `write`. Updates use compare-exchange, so a concurrent change to an
+ * entry is preserved. Appends what it set to log->ad when log is not NULL.
+ */
+void nw_walk_set_ad(const struct nw_fmt *f, const struct nw_acc *acc,
+		    const struct nw_walk1d *w, bool write, struct nw_walk *log);
+
+/*
+ * A native x86-64 walk from the table at `root` (CR3's address bits) for
+ * linear address va, with access kind `access` (NW_ACC_*) under `mode`.
+ * Returns 0 with *w filled, whether the walk faulted or not; -ERANGE when va
+ * is not canonical (the CPU raises #GP, not #PF); -EINVAL for a bad mode.
+ */
+int nw_walk_x86(const struct nw_fmt *f, const struct nw_acc *acc, uint64_t root,
+		uint64_t va, unsigned access, const struct nw_x86_mode *mode,
+		struct nw_walk *w);
+
+#endif

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The 1D walker. nw_walk_tables() walks one radix tree with no policy beyond
+ * the format's present, reserved and leaf rules; the vendor walkers (the x86
+ * one below, the EPT/NPT nested walks) add their permission rules and fault
+ * encodings on top of it, so the walk loop exists once.
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include <nestwalk/walk.h>
+
+static void log_ref(struct nw_walk *log, uint64_t pa, uint64_t e, int level, char dim)
+{
+	if (!log || log->n_refs >= NW_WALK_MAX_REFS)
+		return;
+	log->refs[log->n_refs++] = (struct nw_walk_ref){
+		.pa = pa, .entry = e, .level = (uint8_t)level, .dim = dim,
+	};
+}
+
+void nw_walk_tables(const struct nw_fmt *f, const struct nw_acc *acc, uint64_t root,
+		    int levels, uint64_t addr, unsigned mode, char dim,
+		    struct nw_walk *log, struct nw_walk1d *out)
+{
+	uint64_t table = root;
+
+	memset(out, 0, sizeof(*out));
+	out->prot = NW_PROT_RWX | NW_PROT_U;
+	for (int level = levels; level >= 1; level--) {
+		uint64_t slot = table + NW_LEVEL_INDEX(addr, level) * sizeof(uint64_t);
+		uint64_t e = nw_acc_read(acc, slot);
+
+		log_ref(log, slot, e, level, dim);
+		out->entry_pa[out->n] = slot;
+		out->entry[out->n] = e;
+		out->n++;
+		out->level = level;
+		out->leaf = e;
+		if (!f->present(f, e)) {
+			out->status = NW_W1D_NOT_PRESENT;
+			return;
+		}
+		if (f->rsvd(f, e, level, mode)) {
+			out->status = NW_W1D_RSVD;
+			return;
+		}
+		out->prot &= f->prot(f, e, level);
+		if (f->leaf(f, e, level)) {
+			out->status = NW_W1D_OK;
+			out->pa = f->addr(f, e, level) + (addr & (NW_LEVEL_SIZE(level) - 1));
+			return;
+		}
+		table = f->addr(f, e, level);
+	}
+	/* Unreachable for sane formats: level 1 entries are always leaves. */
+	out->status = NW_W1D_RSVD;
+}
+
+void nw_walk_set_ad(const struct nw_fmt *f, const struct nw_acc *acc,
+		    const struct nw_walk1d *w, bool write, struct nw_walk *log)
+{
+	if (!f->accessed || w->status != NW_W1D_OK)
+		return;
+	for (int i = 0; i < w->n; i++) {
+		uint64_t bits = f->accessed;
+		uint64_t old = w->entry[i];
+
+		if (i == w->n - 1 && write)
+			bits |= f->dirty;
+		if ((old & bits) == bits)
+			continue;
+		/* Like the CPU's locked update: keep whatever changed under us. */
+		while (!nw_acc_cmpxchg(acc, w->entry_pa[i], &old, old | bits))
+			if (!f->present(f, old))
+				break;
+		if (log && log->n_ad < NW_WALK_MAX_REFS)
+			log->ad[log->n_ad++] = (struct nw_walk_ad){
+				.pa = w->entry_pa[i], .bits = bits & ~w->entry[i],
+			};
+	}
+}
+
+int nw_walk_x86(const struct nw_fmt *f, const struct nw_acc *acc, uint64_t root,
+		uint64_t va, unsigned access, const struct nw_x86_mode *mode,
+		struct nw_walk *w)
+{
+	struct nw_walk1d r;
+	struct nw_attr leaf;
+
+	if (!mode || (mode->levels != 4 && mode->levels != 5))
+		return -EINVAL;
+	if (!nw_x86_canonical(va, mode->levels))
+		return -ERANGE;
+	memset(w, 0, sizeof(*w));
+	nw_walk_tables(f, acc, root, mode->levels, va, mode->nxe ? NW_FMT_NXE : 0,
+		       NW_DIM_GUEST, w, &r);
+
+	uint32_t err = 0;
+	if (r.status == NW_W1D_NOT_PRESENT)
+		err = nw_x86_access_fault(0, 0, access, mode) & ~NW_PFEC_P;
+	else if (r.status == NW_W1D_RSVD)
+		err = nw_x86_access_fault(0, 0, access, mode) | NW_PFEC_RSVD;
+	else {
+		f->attr(f, r.leaf, r.level, &leaf);
+		err = nw_x86_access_fault(r.prot, leaf.pkey, access, mode);
+	}
+	if (err) {
+		w->fault = NW_FAULT_PF;
+		w->pf_error = err;
+		w->fault_addr = va;
+		w->fault_level = r.level;
+		return 0;
+	}
+	nw_walk_set_ad(f, acc, &r, access & NW_ACC_WRITE, w);
+	w->pa = r.pa;
+	w->level = r.level;
+	w->page_size = NW_LEVEL_SIZE(r.level);
+	w->prot = r.prot;
+	w->pkey = leaf.pkey;
+	return 0;
+}
