@@ -46,8 +46,14 @@ struct nw_attr {
 	bool suppress_ve;    /* EPT bit 63 */
 };
 
-/* Walk-mode flags that change what an entry means (passed to rsvd and prot). */
-#define NW_FMT_NXE 0x1u /* EFER.NXE: without it the x86 XD bit is reserved */
+/* Walk-mode flags that change what an entry means or what a walk may do. */
+#define NW_FMT_NXE 0x1u    /* EFER.NXE (NPT: the host's): without it XD is reserved */
+#define NW_FMT_SMEP 0x2u   /* CR4.SMEP (NPT: the host's): reported I/D bits depend on it */
+#define NW_FMT_EPT_AD 0x4u /* EPTP bit 6: EPT accessed and dirty flags are enabled */
+
+struct nw_walk;
+struct nw_walk1d;
+struct nw_nested_req;
 
 struct nw_fmt {
 	const char *name;
@@ -76,6 +82,19 @@ struct nw_fmt {
 	bool (*rsvd)(const struct nw_fmt *f, uint64_t e, int level, unsigned mode);
 	/* Whether a leaf with these attributes can be expressed at a level. */
 	bool (*attr_ok)(const struct nw_fmt *f, const struct nw_attr *attr, int level);
+
+	/*
+	 * Nested formats only (EPT, NPT): the vendor's rules for the second
+	 * dimension of a 2D walk. nested_permit decides whether a nested walk
+	 * that reached a leaf allows the request; nested_fault encodes a nested
+	 * walk that stopped (not present, reserved, or not permitted) as the
+	 * vendor's exit: fault kind, qualification or EXITINFO1/2. NULL in
+	 * formats that are never nested.
+	 */
+	bool (*nested_permit)(const struct nw_fmt *f, const struct nw_walk1d *hw,
+			      const struct nw_nested_req *rq, unsigned mode);
+	void (*nested_fault)(const struct nw_fmt *f, const struct nw_walk1d *hw,
+			     const struct nw_nested_req *rq, unsigned mode, struct nw_walk *w);
 
 	const void *priv;      /* format-private configuration */
 };

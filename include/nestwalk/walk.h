@@ -38,9 +38,45 @@ struct nw_walk_ad {
 enum nw_fault {
 	NW_FAULT_NONE = 0,
 	NW_FAULT_PF,            /* x86 #PF: error in pf_error, address in fault_addr */
-	NW_FAULT_EPT_VIOLATION, /* reserved for the EPT walkers */
-	NW_FAULT_EPT_MISCONFIG,
-	NW_FAULT_NPF,
+	NW_FAULT_EPT_VIOLATION, /* exit reason 48: qualification in exit.qual */
+	NW_FAULT_EPT_MISCONFIG, /* exit reason 49: qualification 0 */
+	NW_FAULT_NPF,           /* VMEXIT_NPF 0x400: exit.info1 and exit.info2 */
+};
+
+/* Why a nested walk stopped, in vendor-neutral terms. */
+enum nw_nested_cause {
+	NW_NESTED_NONE = 0,
+	NW_NESTED_NOT_PRESENT,
+	NW_NESTED_DENIED,       /* present, but the rights do not allow the access */
+	NW_NESTED_RSVD,         /* reserved bits: EPT misconfiguration, NPF with RSV */
+};
+
+/*
+ * The exit a nested fault causes: the vendor-neutral facts and, beside them,
+ * the exact vendor encodings.
+ */
+struct nw_exit {
+	enum nw_nested_cause cause;
+	bool final;             /* the final GPA (true), or a guest paging-structure entry */
+	unsigned access;        /* NW_ACC_* of the access the nested dimension saw */
+	int level;              /* nested level where the walk stopped */
+	uint64_t gpa;           /* guest-physical address (VMCS field 0x2400, EXITINFO2) */
+	uint64_t gla;           /* guest-linear address (VMCS field 0x640A) */
+	bool gla_valid;         /* EPT qualification bit 7 */
+	uint64_t qual;          /* EPT: exit qualification (violation; 0 for misconfig) */
+	uint64_t info1;         /* NPT: EXITINFO1 */
+	uint64_t info2;         /* NPT: EXITINFO2 */
+};
+
+/* What the nested dimension is asked to translate, for one GPA. */
+struct nw_nested_req {
+	uint64_t gpa;
+	uint64_t gla;           /* the linear address of the whole guest access */
+	unsigned access;        /* NW_ACC_* the vendor rule assigns to this GPA access */
+	bool final;             /* the final GPA, or a guest paging-structure entry */
+	/* Guest paging-structure access that EPT must report as read and write. */
+	bool pt_read_write;
+	uint32_t guest_prot;    /* final only: the guest translation's NW_PROT_* */
 };
 
 struct nw_walk {
@@ -55,6 +91,7 @@ struct nw_walk {
 	uint32_t pf_error;      /* #PF error code */
 	uint64_t fault_addr;    /* the faulting address (CR2) */
 	int fault_level;        /* level of the entry that ended the walk */
+	struct nw_exit exit;    /* NW_FAULT_EPT_* and NW_FAULT_NPF */
 	/* Side effects and references: */
 	unsigned n_ad;
 	struct nw_walk_ad ad[NW_WALK_MAX_REFS];
