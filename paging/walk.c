@@ -20,19 +20,27 @@ static void log_ref(struct nw_walk *log, uint64_t pa, uint64_t e, int level, cha
 	};
 }
 
-void nw_walk_tables(const struct nw_fmt *f, const struct nw_acc *acc, uint64_t root,
-		    int levels, uint64_t addr, unsigned mode, char dim,
-		    struct nw_walk *log, struct nw_walk1d *out)
+void nw_walk_tables_from(const struct nw_walk_src *src, uint64_t table, int level,
+			 uint32_t prot, uint64_t addr, struct nw_walk *log,
+			 struct nw_walk1d *out)
 {
-	uint64_t table = root;
+	const struct nw_fmt *f = src->fmt;
+	const struct nw_walk_cache *cache = src->cache;
 
 	memset(out, 0, sizeof(*out));
-	out->prot = NW_PROT_RWX | NW_PROT_U;
-	for (int level = levels; level >= 1; level--) {
+	out->prot = prot;
+	for (; level >= 1; level--) {
 		uint64_t slot = table + NW_LEVEL_INDEX(addr, level) * sizeof(uint64_t);
-		uint64_t e = nw_acc_read(acc, slot);
+		uint64_t e;
 
-		log_ref(log, slot, e, level, dim);
+		if (cache && cache->entry_lookup &&
+		    cache->entry_lookup(cache->ctx, src->dim, level, slot, &e)) {
+			if (log)
+				log->cache_hits++;
+		} else {
+			e = nw_acc_read(src->acc, slot);
+			log_ref(log, slot, e, level, src->dim);
+		}
 		out->entry_pa[out->n] = slot;
 		out->entry[out->n] = e;
 		out->n++;
@@ -42,7 +50,7 @@ void nw_walk_tables(const struct nw_fmt *f, const struct nw_acc *acc, uint64_t r
 			out->status = NW_W1D_NOT_PRESENT;
 			return;
 		}
-		if (f->rsvd(f, e, level, mode)) {
+		if (f->rsvd(f, e, level, src->mode)) {
 			out->status = NW_W1D_RSVD;
 			return;
 		}
@@ -58,6 +66,15 @@ void nw_walk_tables(const struct nw_fmt *f, const struct nw_acc *acc, uint64_t r
 	out->status = NW_W1D_RSVD;
 }
 
+void nw_walk_tables(const struct nw_fmt *f, const struct nw_acc *acc, uint64_t root,
+		    int levels, uint64_t addr, unsigned mode, char dim,
+		    struct nw_walk *log, struct nw_walk1d *out)
+{
+	struct nw_walk_src src = { .fmt = f, .acc = acc, .dim = dim, .mode = mode };
+
+	nw_walk_tables_from(&src, root, levels, NW_PROT_RWX | NW_PROT_U, addr, log, out);
+}
+
 void nw_walk_set_ad(const struct nw_fmt *f, const struct nw_acc *acc,
 		    const struct nw_walk1d *w, bool write, struct nw_walk *log)
 {
@@ -71,13 +88,17 @@ void nw_walk_set_ad(const struct nw_fmt *f, const struct nw_acc *acc,
 			bits |= f->dirty;
 		if ((old & bits) == bits)
 			continue;
-		/* Like the CPU's locked update: keep whatever changed under us. */
-		while (!nw_acc_cmpxchg(acc, w->entry_pa[i], &old, old | bits))
+		/*
+		 * Like the CPU's locked update: keep whatever changed under us,
+		 * and leave an entry that stopped being present alone.
+		 */
+		bool done;
+		while (!(done = nw_acc_cmpxchg(acc, w->entry_pa[i], &old, old | bits)))
 			if (!f->present(f, old))
 				break;
-		if (log && log->n_ad < NW_WALK_MAX_REFS)
+		if (done && log && log->n_ad < NW_WALK_MAX_REFS)
 			log->ad[log->n_ad++] = (struct nw_walk_ad){
-				.pa = w->entry_pa[i], .bits = bits & ~w->entry[i],
+				.pa = w->entry_pa[i], .bits = bits & ~old,
 			};
 	}
 }
@@ -97,16 +118,19 @@ int nw_walk_x86(const struct nw_fmt *f, const struct nw_acc *acc, uint64_t root,
 	nw_walk_tables(f, acc, root, mode->levels, va, mode->nxe ? NW_FMT_NXE : 0,
 		       NW_DIM_GUEST, w, &r);
 
+	/* A not-present fault can have error code 0 (a supervisor read). */
 	uint32_t err = 0;
-	if (r.status == NW_W1D_NOT_PRESENT)
+	bool fault = true;
+	if (r.status == NW_W1D_NOT_PRESENT) {
 		err = nw_x86_access_fault(0, 0, access, mode) & ~NW_PFEC_P;
-	else if (r.status == NW_W1D_RSVD)
+	} else if (r.status == NW_W1D_RSVD) {
 		err = nw_x86_access_fault(0, 0, access, mode) | NW_PFEC_RSVD;
-	else {
+	} else {
 		f->attr(f, r.leaf, r.level, &leaf);
 		err = nw_x86_access_fault(r.prot, leaf.pkey, access, mode);
+		fault = err != 0;
 	}
-	if (err) {
+	if (fault) {
 		w->fault = NW_FAULT_PF;
 		w->pf_error = err;
 		w->fault_addr = va;

@@ -51,6 +51,13 @@ struct nw_attr {
 #define NW_FMT_SMEP 0x2u   /* CR4.SMEP (NPT: the host's): reported I/D bits depend on it */
 #define NW_FMT_EPT_AD 0x4u /* EPTP bit 6: EPT accessed and dirty flags are enabled */
 
+/* nested_flags: the processor's accesses to guest paging structures are
+ * always writes for this nested format (AMD NPT, APM §15.25.5). */
+#define NW_NESTED_PT_WRITES 0x1u
+/* nested_flags: the nested walk always maintains A/D flags (NPT); without
+ * this flag it does only under NW_FMT_EPT_AD (EPTP bit 6). */
+#define NW_NESTED_AD 0x2u
+
 struct nw_walk;
 struct nw_walk1d;
 struct nw_nested_req;
@@ -91,6 +98,7 @@ struct nw_fmt {
 	 * vendor's exit: fault kind, qualification or EXITINFO1/2. NULL in
 	 * formats that are never nested.
 	 */
+	unsigned nested_flags; /* NW_NESTED_* */
 	bool (*nested_permit)(const struct nw_fmt *f, const struct nw_walk1d *hw,
 			      const struct nw_nested_req *rq, unsigned mode);
 	void (*nested_fault)(const struct nw_fmt *f, const struct nw_walk1d *hw,

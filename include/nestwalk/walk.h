@@ -83,9 +83,11 @@ struct nw_walk {
 	enum nw_fault fault;
 	/* On success: */
 	uint64_t pa;            /* translation of the address walked */
-	int level;              /* level of the leaf: 1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB */
-	uint64_t page_size;
-	uint32_t prot;          /* effective rights over every level, NW_PROT_* */
+	int level;              /* level of the (guest) leaf: 1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB */
+	int host_level;         /* 2D walks: level of the nested leaf of the final GPA */
+	uint64_t page_size;     /* 2D walks: the smaller of the guest and host pages */
+	uint32_t prot;          /* effective rights over every (guest) level, NW_PROT_* */
+	uint32_t host_prot;     /* 2D walks: rights of the final GPA's nested walk */
 	uint8_t pkey;           /* protection key of the leaf */
 	/* On a fault: */
 	uint32_t pf_error;      /* #PF error code */
@@ -97,6 +99,7 @@ struct nw_walk {
 	struct nw_walk_ad ad[NW_WALK_MAX_REFS];
 	unsigned n_refs;
 	struct nw_walk_ref refs[NW_WALK_MAX_REFS];
+	unsigned cache_hits;    /* references a translation cache made unnecessary */
 };
 
 /* Outcome of walking one radix tree, before any permission policy. */
@@ -116,6 +119,61 @@ struct nw_walk1d {
 	uint64_t entry_pa[NW_MAX_LEVELS]; /* their addresses, root level first */
 	uint64_t entry[NW_MAX_LEVELS];    /* and values */
 };
+
+/*
+ * Translation caches, as the walkers see them. Every hook is optional; with
+ * no cache (NULL) a walk makes every reference. tlb/ implements these with
+ * architectural tags; the walker only asks and fills.
+ *
+ * - nested_tlb: a whole GPA -> HPA translation (AMD's nested TLB, Intel's
+ *   guest-physical mappings). A hit skips the nested walk.
+ * - *_psc: a paging-structure cache keyed by an address prefix (Intel's split
+ *   PML4E/PDPTE/PDE caches). A hit says where to resume (struct nw_psc_hit).
+ *   The walker offers every non-leaf entry of a successful walk to *_fill;
+ *   the cache decides what it keeps.
+ * - entry: a cache of entries keyed by their physical address (AMD's page
+ *   walk cache). A hit returns the entry without a memory reference.
+ */
+/* A paging-structure-cache hit: where to resume a walk. */
+struct nw_psc_hit {
+	int level;            /* level of the next entry to read */
+	uint64_t table;       /* address of that table: GPA (guest) or HPA (nested) */
+	uint32_t prot;        /* rights gathered above it */
+	/* Guest hits only: the nested translation of the table page. */
+	uint64_t table_hpa;
+	uint32_t nested_prot;
+	int nested_level;
+};
+
+struct nw_walk_cache {
+	void *ctx;
+	bool (*nested_tlb_lookup)(void *ctx, uint64_t gpa, struct nw_walk1d *hw);
+	void (*nested_tlb_fill)(void *ctx, uint64_t gpa, const struct nw_walk1d *hw);
+	bool (*guest_psc_lookup)(void *ctx, uint64_t gva, struct nw_psc_hit *hit);
+	void (*guest_psc_fill)(void *ctx, uint64_t gva, const struct nw_psc_hit *hit);
+	bool (*nested_psc_lookup)(void *ctx, uint64_t gpa, struct nw_psc_hit *hit);
+	void (*nested_psc_fill)(void *ctx, uint64_t gpa, const struct nw_psc_hit *hit);
+	bool (*entry_lookup)(void *ctx, char dim, int level, uint64_t pa, uint64_t *entry);
+	void (*entry_fill)(void *ctx, char dim, int level, uint64_t pa, uint64_t entry);
+};
+
+/* Where a table walk starts, and what it may consult. */
+struct nw_walk_src {
+	const struct nw_fmt *fmt;
+	const struct nw_acc *acc;
+	const struct nw_walk_cache *cache; /* NULL: uncached */
+	char dim;                          /* label for the reference log */
+	unsigned mode;                     /* NW_FMT_* */
+};
+
+/*
+ * Walk a tree from `table` at `level` (the level of the first entry read)
+ * for addr, with `prot` the rights gathered above it (all rights at the
+ * root). Consults the src's entry cache. Appends references to log.
+ */
+void nw_walk_tables_from(const struct nw_walk_src *src, uint64_t table, int level,
+			 uint32_t prot, uint64_t addr, struct nw_walk *log,
+			 struct nw_walk1d *out);
 
 /*
  * Walk one radix tree of `levels` levels from `root` for `addr` (in the
@@ -144,5 +202,43 @@ void nw_walk_set_ad(const struct nw_fmt *f, const struct nw_acc *acc,
 int nw_walk_x86(const struct nw_fmt *f, const struct nw_acc *acc, uint64_t root,
 		uint64_t va, unsigned access, const struct nw_x86_mode *mode,
 		struct nw_walk *w);
+
+/* Everything a two-dimensional walk needs to know. */
+struct nw_walk2d_cfg {
+	const struct nw_acc *acc;          /* host-physical entry accessor */
+	const struct nw_walk_cache *cache; /* NULL: uncached */
+	/* Guest dimension: x86-64 tables at guest-physical addresses. */
+	const struct nw_fmt *gfmt;
+	uint64_t gcr3;                     /* GPA of the guest's root table */
+	struct nw_x86_mode gmode;
+	/* Nested dimension: EPT or NPT tables at host-physical addresses. */
+	const struct nw_fmt *hfmt;
+	uint64_t hroot;                    /* HPA of the nested root (EPTP or nCR3 address) */
+	int hlevels;                       /* 4 or 5 */
+	unsigned hmode;                    /* NW_FMT_NXE/SMEP (NPT host), NW_FMT_EPT_AD */
+};
+
+/*
+ * Translate one guest-virtual access through both dimensions, the way the
+ * hardware does: each guest table's GPA is translated by a nested walk
+ * before its entry is read, then the final GPA is. With no caches an
+ * n-level guest over an m-level host makes n*m + n + m references, fewer
+ * where large pages end a walk early.
+ *
+ * Outcomes: success (pa, rights, page sizes); NW_FAULT_PF for the guest (its
+ * error code and CR2); or a nested fault, during the guest walk or on the
+ * final GPA, as NW_FAULT_EPT_VIOLATION, NW_FAULT_EPT_MISCONFIG or
+ * NW_FAULT_NPF with the exit information in w->exit.
+ *
+ * A/D: each successful nested walk sets the nested A flags (D on the leaf
+ * for a write) when the nested format has them enabled; the guest's A/D
+ * flags are set only once the whole translation has succeeded. Under EPT
+ * without A/D those guest updates are writes the EPT must allow, and a
+ * refusal is an EPT violation on that guest paging-structure entry.
+ *
+ * Returns 0, or -ERANGE (non-canonical gva) or -EINVAL (bad config).
+ */
+int nw_walk2d(const struct nw_walk2d_cfg *cfg, uint64_t gva, unsigned access,
+	      struct nw_walk *w);
 
 #endif
