@@ -57,10 +57,22 @@ struct t2_world {
 	struct nw_walk2d_cfg cfg;
 };
 
+/* Map guest-physical [gpa, gpa + len) to the host window, all rights. */
+static inline void t2_nested_map(struct t2_world *w, uint64_t gpa, uint64_t len, unsigned max)
+{
+	if (w->amd)
+		assert_int_equal(nw_npt_map(&w->npt, gpa, w->gmem.off + gpa, len,
+					    NW_PROT_RWX | NW_PROT_U, 0, max, NULL), 0);
+	else
+		assert_int_equal(nw_ept_map(&w->ept, gpa, w->gmem.off + gpa, len, NW_PROT_RWX,
+					    NW_EPT_MT_WB, max, NULL), 0);
+}
+
 /*
  * glevels/hlevels: 4 or 5. Guest memory is `gsize` bytes at GPA 0, host
- * window at HPA 64 GiB, mapped by the nested tables with pages of at most
- * host_max (NW_MAP_MAX_*), all rights.
+ * window at HPA 64 GiB, mapped whole by the nested tables with pages of at
+ * most host_max (NW_MAP_MAX_*), all rights; host_max 0 maps nothing, and the
+ * test maps what it needs with t2_nested_map.
  */
 static inline void t2_init(struct t2_world *w, bool amd, int glevels, int hlevels,
 			   uint64_t gsize, unsigned host_max, uint64_t guest_first_frame)
@@ -88,18 +100,16 @@ static inline void t2_init(struct t2_world *w, bool amd, int glevels, int hlevel
 	w->cfg.hlevels = hlevels;
 	if (amd) {
 		assert_int_equal(nw_npt_init(&w->npt, w->host, hlevels, true), 0);
-		assert_int_equal(nw_npt_map(&w->npt, 0, w->gmem.off, gsize,
-					    NW_PROT_RWX | NW_PROT_U, 0, host_max, NULL), 0);
 		w->cfg.hfmt = &w->npt.fmt;
 		w->cfg.hroot = w->npt.pt.root;
 		w->cfg.hmode = NW_FMT_NXE;
 	} else {
 		assert_int_equal(nw_ept_init(&w->ept, w->host, NULL, hlevels), 0);
-		assert_int_equal(nw_ept_map(&w->ept, 0, w->gmem.off, gsize, NW_PROT_RWX,
-					    NW_EPT_MT_WB, host_max, NULL), 0);
 		w->cfg.hfmt = &w->ept.fmt;
 		w->cfg.hroot = w->ept.pt.root;
 	}
+	if (host_max)
+		t2_nested_map(w, 0, gsize, host_max);
 }
 
 static inline struct nw_pt *t2_nested(struct t2_world *w)

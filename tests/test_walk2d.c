@@ -33,7 +33,12 @@ static unsigned walk_refs(bool amd, int gl, int hl, int gpage, int hpage, struct
 	struct t2_world t;
 	uint64_t gva = GVA & ~(NW_LEVEL_SIZE(gpage) - 1);
 
-	t2_init(&t, amd, gl, hl, GSIZE, map_max(hpage), NW_PAGE_SIZE);
+	uint64_t hsize = NW_LEVEL_SIZE(hpage);
+
+	/* Map only what the walk touches: the guest tables and the data GPA. */
+	t2_init(&t, amd, gl, hl, GSIZE, 0, NW_PAGE_SIZE);
+	t2_nested_map(&t, 0, hsize > 16 * T2_MiB ? hsize : 16 * T2_MiB, map_max(hpage));
+	t2_nested_map(&t, (DATA_GPA + 0x123) & ~(hsize - 1), hsize, map_max(hpage));
 	assert_int_equal(nw_pt_map(&t.guest, gva, DATA_GPA, NW_LEVEL_SIZE(gpage), &GRW,
 				   map_max(gpage), NULL), 0);
 	assert_int_equal(nw_walk2d(&t.cfg, gva + 0x123, NW_ACC_READ, w), 0);
@@ -132,7 +137,9 @@ static void check_sequence(int levels)
 	int n = 0;
 	uint64_t gva = GVA + 0x5a8;
 
-	t2_init(&t, false, levels, levels, GSIZE, NW_MAP_MAX_4K, 0x10000);
+	t2_init(&t, false, levels, levels, GSIZE, 0, 0x10000);
+	t2_nested_map(&t, 0, 16 * T2_MiB, NW_MAP_MAX_4K);
+	t2_nested_map(&t, DATA_GPA, 2 * T2_MiB, NW_MAP_MAX_4K);
 	assert_int_equal(nw_pt_map(&t.guest, GVA, DATA_GPA, 4096, &GRW, NW_MAP_MAX_4K, NULL), 0);
 	assert_int_equal(nw_walk2d(&t.cfg, gva, NW_ACC_READ, &w), 0);
 	assert_int_equal(w.fault, NW_FAULT_NONE);
@@ -172,7 +179,9 @@ static void test_sequence_oracle_can_fail(void **state)
 	struct t2_world t;
 	static struct nw_walk a, b;
 
-	t2_init(&t, false, 4, 4, GSIZE, NW_MAP_MAX_4K, 0x10000);
+	t2_init(&t, false, 4, 4, GSIZE, 0, 0x10000);
+	t2_nested_map(&t, 0, 16 * T2_MiB, NW_MAP_MAX_4K);
+	t2_nested_map(&t, DATA_GPA, 2 * T2_MiB, NW_MAP_MAX_4K);
 	assert_int_equal(nw_pt_map(&t.guest, GVA, DATA_GPA, 8192, &GRW, NW_MAP_MAX_4K, NULL), 0);
 	assert_int_equal(nw_walk2d(&t.cfg, GVA, NW_ACC_READ, &a), 0);
 	assert_int_equal(nw_walk2d(&t.cfg, GVA + 4096, NW_ACC_READ, &b), 0);

@@ -5,8 +5,10 @@
 /* The whole public API. Each module also has a header of its own. */
 
 #include <nestwalk/acc.h>
+#include <nestwalk/ept.h>
 #include <nestwalk/fmt.h>
 #include <nestwalk/mem.h>
+#include <nestwalk/npt.h>
 #include <nestwalk/pt.h>
 #include <nestwalk/walk.h>
 #include <nestwalk/x86.h>
