@@ -52,6 +52,9 @@ static void arena_free(struct nw_mem *mem, uint64_t hpa)
 	struct nw_arena *a = arena_of(mem);
 	uint64_t off = hpa - a->base_hpa;
 
+	/* A frame the arena never handed out (a corrupted table): ignore it. */
+	if (hpa < a->base_hpa || off >= a->bump || !off || (off & ~NW_PAGE_MASK))
+		return;
 	memcpy(a->base + off, &a->free_head, sizeof(a->free_head));
 	a->free_head = off;
 }

@@ -117,6 +117,12 @@ static inline struct nw_pt *t2_nested(struct t2_world *w)
 	return w->amd ? &w->npt.pt : &w->ept.pt;
 }
 
+/* After tests corrupt tables on purpose: drop all memory without walking them. */
+static inline void t2_abandon(struct t2_world *w)
+{
+	nw_mem_destroy(w->host);
+}
+
 static inline void t2_destroy(struct t2_world *w)
 {
 	if (w->amd)
