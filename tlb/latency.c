@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The latency model's cache hierarchy: L1d, L2 and LLC as set-associative
+ * arrays of 64-byte lines with deterministic LRU, in one allocation.
+ * A line found at a level is filled into every level above it; a level
+ * evicting a line does not evict it from the others.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nestwalk/tlb_lat.h>
+
+#include "sacache.h"
+
+#define LAT_LEVELS 3
+
+struct lat_level {
+	struct nw_sa sa;
+	uint64_t *line;       /* line address per slot */
+};
+
+struct nw_lat {
+	struct nw_lat_cfg cfg;
+	struct lat_level lv[LAT_LEVELS];
+	uint32_t cycles[NW_MEM_LEVELS];
+};
+
+static const char *const level_names[LAT_LEVELS] = { "l1d", "l2", "llc" };
+
+static const struct nw_cache_geom *geom(const struct nw_lat_cfg *c, int i)
+{
+	return i == 0 ? &c->l1d : i == 1 ? &c->l2 : &c->llc;
+}
+
+static int check(const struct nw_lat_cfg *c, char *err, size_t n)
+{
+	for (int i = 0; i < LAT_LEVELS; i++) {
+		const struct nw_cache_geom *g = geom(c, i);
+		int rc;
+		if (!g->size || g->size % NW_LINE_SIZE) {
+			snprintf(err, n, "%s: size %llu is not a positive multiple of %u bytes",
+				 level_names[i], (unsigned long long)g->size, NW_LINE_SIZE);
+			return -EINVAL;
+		}
+		if ((rc = nw_sa_geom_check(level_names[i], g->size / NW_LINE_SIZE, g->ways, err, n)) < 0)
+			return rc;
+	}
+	if (!c->calloc != !c->free) {
+		snprintf(err, n, "calloc and free hooks: give both or neither");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int nw_lat_create(const struct nw_lat_cfg *cfg, struct nw_lat **out, char *err, size_t errlen)
+{
+	char dummy[8];
+	uint64_t lines = 0;
+	int rc;
+
+	if (!err) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	if (!cfg || !out) {
+		snprintf(err, errlen, "no configuration");
+		return -EINVAL;
+	}
+	*out = NULL;
+	if ((rc = check(cfg, err, errlen)) < 0)
+		return rc;
+	for (int i = 0; i < LAT_LEVELS; i++)
+		lines += geom(cfg, i)->size / NW_LINE_SIZE;
+
+	void *(*alloc)(size_t, size_t) = cfg->calloc ? cfg->calloc : calloc;
+	struct nw_lat *lat = alloc(1, sizeof(*lat) + lines * 2 * sizeof(uint64_t));
+	if (!lat) {
+		snprintf(err, errlen, "out of memory for %llu simulated cache lines",
+			 (unsigned long long)lines);
+		return -ENOMEM;
+	}
+	uint64_t *p = (uint64_t *)(lat + 1);
+	lat->cfg = *cfg;
+	for (int i = 0; i < LAT_LEVELS; i++) {
+		uint64_t n = geom(cfg, i)->size / NW_LINE_SIZE;
+		nw_sa_init(&lat->lv[i].sa, n, geom(cfg, i)->ways, p);
+		lat->lv[i].line = p + n;
+		p += 2 * n;
+	}
+	lat->cycles[NW_MEM_L1] = cfg->l1_cycles;
+	lat->cycles[NW_MEM_L2] = cfg->l2_cycles;
+	lat->cycles[NW_MEM_LLC] = cfg->llc_cycles;
+	lat->cycles[NW_MEM_DRAM] = cfg->dram_cycles;
+	*out = lat;
+	return 0;
+}
+
+void nw_lat_destroy(struct nw_lat *lat)
+{
+	if (!lat)
+		return;
+	if (lat->cfg.free)
+		lat->cfg.free(lat);
+	else
+		free(lat);
+}
+
+static bool level_lookup(struct lat_level *l, uint64_t line)
+{
+	size_t base = nw_sa_base(&l->sa, line);
+
+	for (size_t s = base; s < base + l->sa.ways; s++)
+		if (nw_sa_valid(&l->sa, s) && l->line[s] == line) {
+			nw_sa_touch(&l->sa, s);
+			return true;
+		}
+	return false;
+}
+
+static void level_fill(struct lat_level *l, uint64_t line)
+{
+	size_t s = nw_sa_victim(&l->sa, line);
+
+	l->line[s] = line;
+	nw_sa_touch(&l->sa, s);
+}
+
+enum nw_mem_level nw_lat_touch(struct nw_lat *lat, uint64_t pa)
+{
+	uint64_t line = pa / NW_LINE_SIZE;
+	int found = LAT_LEVELS;
+
+	for (int i = 0; i < LAT_LEVELS; i++)
+		if (level_lookup(&lat->lv[i], line)) {
+			found = i;
+			break;
+		}
+	for (int i = 0; i < found; i++)
+		level_fill(&lat->lv[i], line);
+	return (enum nw_mem_level)found;
+}
+
+uint32_t nw_lat_cycles(const struct nw_lat *lat, enum nw_mem_level where)
+{
+	return lat->cycles[where];
+}
+
+const struct nw_lat_cfg *nw_lat_config(const struct nw_lat *lat)
+{
+	return &lat->cfg;
+}
+
+void nw_lat_flush(struct nw_lat *lat)
+{
+	for (int i = 0; i < LAT_LEVELS; i++)
+		nw_sa_clear(&lat->lv[i].sa);
+}
