@@ -113,6 +113,7 @@ static int amd_tlbs(const struct src *s, struct nw_cpu_preset *p, char *err, siz
 	if (!q(s, 0x80000019, 0, g1))
 		note(p, "no CPUID leaf 0x80000019: 1G pages splintered");
 	clear_tlbs(c);
+	note(p, "TLBs from CPUID leaves 0x80000005/6");
 	struct level_build d = { c->l1d, 3, 0, "l1d" }, i = { c->l1i, 3, 0, "l1i" },
 			   u = { c->l2, 2, 0, "l2" };
 	/* L1: bits 31:24 dTLB ways (0xFF fully), 23:16 entries, 15:8 / 7:0 iTLB. */

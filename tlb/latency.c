@@ -65,11 +65,12 @@ int nw_lat_create(const struct nw_lat_cfg *cfg, struct nw_lat **out, char *err, 
 		err = dummy;
 		errlen = sizeof(dummy);
 	}
+	if (out)
+		*out = NULL;
 	if (!cfg || !out) {
 		snprintf(err, errlen, "no configuration");
 		return -EINVAL;
 	}
-	*out = NULL;
 	if ((rc = check(cfg, err, errlen)) < 0)
 		return rc;
 	for (int i = 0; i < LAT_LEVELS; i++)

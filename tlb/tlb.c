@@ -147,11 +147,12 @@ int nw_tlb_create(const struct nw_tlb_cfg *cfg, struct nw_tlb **out, char *err, 
 		err = dummy;
 		errlen = sizeof(dummy);
 	}
+	if (out)
+		*out = NULL;
 	if (!cfg || !out) {
 		snprintf(err, errlen, "no configuration");
 		return -EINVAL;
 	}
-	*out = NULL;
 	if ((rc = check_cfg(cfg, err, errlen)) < 0)
 		return rc;
 	for (int sid = 0; sid < NW_SID_COUNT; sid++)
