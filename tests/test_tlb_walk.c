@@ -215,12 +215,47 @@ static void test_warm_4x4(void **state)
 	}
 }
 
+/*
+ * Dirty state: a write through translations cached by a read must still
+ * set D in the guest leaf and (NPT keeps A/D) in the nested leaf, as the
+ * CPU walks again for a TLB entry not marked dirty.
+ */
+static void test_write_after_read_sets_dirty(void **state)
+{
+	static struct nw_tlb_xlat x;
+	struct t2_world w;
+	struct nw_pt_entry ge, he;
+	struct nw_tlb *t = preset_tlb("zen3", false);
+
+	t2_init(&w, true, 4, 4, 64 * T2_MiB, NW_MAP_MAX_4K, NW_PAGE_SIZE);
+	assert_int_equal(nw_pt_map(&w.guest, GVA, 16 * T2_MiB, NW_PAGE_SIZE, &GRW, NW_MAP_MAX_4K,
+				   NULL), 0);
+	world_ctx(t, &w);
+	struct nw_tlb_walker wk = { .w2d = w.cfg };
+	assert_int_equal(nw_tlb_access(t, &wk, GVA, NW_ACC_READ, &x), 0);
+	assert_int_equal(nw_tlb_access(t, &wk, GVA, NW_ACC_READ, &x), 0);
+	assert_int_equal(x.tlb_level, 1);
+	assert_int_equal(nw_npt_lookup(&w.npt, 16 * T2_MiB, &he), 0);
+	assert_false(he.entry & NW_PTE_D);
+	assert_int_equal(nw_tlb_access(t, &wk, GVA, NW_ACC_WRITE, &x), 0);
+	assert_int_equal(x.tlb_level, 0); /* the clean entry could not serve */
+	assert_int_equal(nw_pt_lookup(&w.guest, GVA, &ge), 0);
+	assert_true(ge.entry & NW_PTE_D);
+	assert_int_equal(nw_npt_lookup(&w.npt, 16 * T2_MiB, &he), 0);
+	assert_true(he.entry & NW_PTE_D);
+	assert_int_equal(nw_tlb_access(t, &wk, GVA, NW_ACC_WRITE, &x), 0);
+	assert_int_equal(x.tlb_level, 1); /* now dirty */
+	t2_destroy(&w);
+	nw_tlb_destroy(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_facts_counts_caches_off),
 		cmocka_unit_test(test_native_counts_caches_off),
 		cmocka_unit_test(test_warm_4x4),
+		cmocka_unit_test(test_write_after_read_sets_dirty),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
