@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
 	build-essential cmake ninja-build pkg-config
 	libcmocka-dev
+	libbenchmark-dev libhwloc-dev libpfm4-dev g++ libjansson-dev
 )
 
 missing=()

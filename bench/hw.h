@@ -1,0 +1,188 @@
+/*
+ * hw.h - page walks on the real CPU: the library behind the nestwalk-bench
+ * `hw` suite and `nestwalk hw` (docs/BENCHMARKS.md states the layout).
+ *
+ *	struct nw_hw_probe p;
+ *	char why[256];
+ *	if (nw_hw_probe_open(&p, NW_HW_4K, 1ul << 30, NULL, why, sizeof(why)))
+ *		printf("skipped: %s\n", why);
+ *	for (int i = 0; i < 5; i++)
+ *		nw_hw_probe_sample(&p);
+ *	printf("%.2f ns per load\n", p.best_ns);
+ *	nw_hw_probe_close(&p);
+ *
+ * Every function returns 0 or a negative errno; where one can fail for a
+ * reason worth telling, it writes the reason to why[n].
+ */
+#ifndef NW_BENCH_HW_H
+#define NW_BENCH_HW_H
+
+#include <linux/perf_event.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- page kinds and buffers (hw/buf.c) ------------------------------------ */
+
+enum nw_hw_kind {
+	NW_HW_4K,  /* anonymous memory with MADV_NOHUGEPAGE */
+	NW_HW_THP, /* anonymous memory with MADV_HUGEPAGE, checked in smaps */
+	NW_HW_2M,  /* hugetlb, MAP_HUGE_2MB */
+	NW_HW_1G,  /* hugetlb, MAP_HUGE_1GB */
+	NW_HW_NKINDS
+};
+
+struct nw_hw_buf {
+	void *base;         /* first byte of the working set */
+	size_t size;        /* working-set bytes */
+	void *map;          /* the whole mapping, for munmap */
+	size_t map_len;
+	enum nw_hw_kind kind;
+	size_t page_size;   /* the size this kind asks for */
+	bool reserved;      /* hugetlb pages were reserved for it */
+};
+
+const char *nw_hw_kind_name(enum nw_hw_kind kind); /* "4k", "thp", "2m", "1g" */
+size_t nw_hw_kind_page_size(enum nw_hw_kind kind);
+/* Maps size bytes of kind. A hugetlb kind uses free pages, or reserves the
+ * missing ones when may_reserve (restored by nw_hw_buf_unmap). */
+int nw_hw_buf_map(struct nw_hw_buf *b, enum nw_hw_kind kind, size_t size,
+		  bool may_reserve, char *why, size_t n);
+void nw_hw_buf_unmap(struct nw_hw_buf *b);
+/* Share of the buffer backed by transparent huge pages (AnonHugePages in
+ * /proc/self/smaps), in [0, 1]; negative errno if smaps cannot be read. */
+double nw_hw_thp_fraction(const struct nw_hw_buf *b);
+/* MemAvailable from /proc/meminfo, in bytes, or a negative errno. */
+int64_t nw_hw_mem_available(void);
+
+/* ---- hugetlb reservations (hw/hugetlb.c) --------------------------------- */
+
+/* Directory holding hugepages-<kB>kB/{nr,free}_hugepages. The default is
+ * /sys/kernel/mm/hugepages; tests point it at a fake tree. NULL resets. */
+void nw_hugetlb_set_dir(const char *dir);
+/* Makes npages pages of page_size free, raising nr_hugepages if needed (root
+ * only). The old value is written back by nw_hugetlb_restore, at exit, and
+ * on SIGINT, SIGTERM and SIGHUP (the signal is then delivered as before).
+ * Returns 1 if it raised nr_hugepages, 0 if enough were free. */
+int nw_hugetlb_reserve(size_t page_size, size_t npages, char *why, size_t n);
+void nw_hugetlb_restore(size_t page_size);
+/* free_hugepages of page_size, or a negative errno. */
+int64_t nw_hugetlb_free(size_t page_size);
+/* Async-signal-safe. */
+void nw_hugetlb_restore_all(void);
+
+/* ---- the pointer chase (hw/chase.c) --------------------------------------- */
+
+#define NW_CHASE_GROUP 4096u /* bytes per group: one 4 KiB page */
+#define NW_CHASE_LINE 64u
+#define NW_CHASE_UNROLL 16u
+
+struct nw_chase {
+	void *start;          /* a node of the cycle */
+	size_t nodes;         /* nodes in the cycle */
+	unsigned lines;       /* nodes per 4 KiB group */
+	uint64_t seed;
+};
+
+/* Builds one cyclic chain through buf: the 4 KiB groups in one random order,
+ * in each group `lines` distinct random 64-byte lines in random order, one
+ * pointer at the start of each line. The same seed gives the same layout
+ * over any page kind. */
+int nw_chase_build(struct nw_chase *c, void *buf, size_t size, unsigned lines,
+		   uint64_t seed);
+/* Follows n pointers from p (n a multiple of NW_CHASE_UNROLL). */
+void *nw_chase_follow(void *p, uint64_t n);
+
+/* ---- perf_event counter groups (hw/perf.c) -------------------------------- */
+
+#define NW_PERF_MAX 8
+
+struct nw_perf_counter {
+	char name[32];     /* figure name, e.g. "dtlb_walks" */
+	char event[160];   /* what it counts, e.g. "skl::DTLB_LOAD_MISSES:WALK_COMPLETED" */
+	char reason[512];  /* why it is unavailable; "" when it is open */
+	int fd;            /* -1 when unavailable */
+	uint64_t id;       /* PERF_FORMAT_ID */
+	uint64_t value;    /* after nw_perf_group_read, scaled for multiplexing */
+	bool valid;        /* value is a count (open and scheduled) */
+};
+
+struct nw_perf_group {
+	struct nw_perf_counter c[NW_PERF_MAX];
+	int n;
+	int leader_fd;     /* first counter opened; -1 while none is */
+	uint64_t enabled0; /* the leader's times at the last reset */
+	uint64_t running0;
+};
+
+/* The walk counters, named per CPU through libpfm4. */
+enum nw_perf_walk { NW_PERF_DTLB_WALKS, NW_PERF_WALK_CYCLES, NW_PERF_EPT_WALK_CYCLES,
+		    NW_PERF_NWALK };
+
+void nw_perf_group_init(struct nw_perf_group *g);
+/* Opens attr as counter name in the group (disabled, this thread, any CPU).
+ * The counter is recorded even when it fails: then fd is -1, reason says
+ * why, and it never gets a value. */
+int nw_perf_group_add(struct nw_perf_group *g, const char *name,
+		      const struct perf_event_attr *attr, const char *event);
+/* Encodes a libpfm4 event string for perf_event (user-level counting). */
+int nw_perf_encode(const char *event, struct perf_event_attr *attr, char *desc,
+		   size_t n, char *why, size_t whylen);
+/* The first per-CPU libpfm4 event for w that encodes; -ENOENT and why
+ * when libpfm4 names none for this CPU (LIBPFM_FORCE_PMU picks the CPU). */
+int nw_perf_walk_encode(enum nw_perf_walk w, struct perf_event_attr *attr, char *desc,
+			size_t n, char *why, size_t whylen);
+/* Adds the three walk counters: event[k] if given, else the first of the
+ * per-CPU libpfm4 names that encodes, else for dtlb_walks the generic
+ * PERF_TYPE_HW_CACHE dTLB-load-misses. */
+void nw_perf_group_add_walk(struct nw_perf_group *g,
+			    const char *const event[NW_PERF_NWALK]);
+const char *nw_perf_walk_name(enum nw_perf_walk w);
+int nw_perf_group_reset(struct nw_perf_group *g);
+int nw_perf_group_enable(struct nw_perf_group *g);
+int nw_perf_group_disable(struct nw_perf_group *g);
+/* Reads every open counter; sets valid only where the count means something. */
+int nw_perf_group_read(struct nw_perf_group *g);
+void nw_perf_group_close(struct nw_perf_group *g);
+
+/* ---- the machine (hw/topo.c, hw/clock.c) ---------------------------------- */
+
+typedef void (*nw_hw_put_fn)(void *arg, const char *key, const char *value);
+
+/* Pins this thread to one PU of core (-1: the last core) with hwloc. */
+int nw_hw_pin(int core, char *desc, size_t n);
+/* Calls put for each fact about the machine: CPU, hypervisor, topology and
+ * caches from hwloc, THP settings, MemAvailable. Keys start with "hw.". */
+int nw_hw_describe(nw_hw_put_fn put, void *arg);
+/* The core clock in GHz, timed over a chain of dependent ADDs (1 cycle each). */
+double nw_hw_core_ghz(void);
+/* Monotonic time in ns. */
+uint64_t nw_hw_now_ns(void);
+
+/* ---- a probe: one kind and working set, sampled (hw/probe.c) -------------- */
+
+struct nw_hw_probe {
+	struct nw_hw_buf buf;
+	struct nw_chase chase;
+	uint64_t loads;       /* per sample */
+	uint64_t samples;
+	double best_ns;       /* lowest ns per load seen */
+	double thp_fraction;  /* after the chain was built; -1 if unknown */
+	void *p;              /* where the chase stands */
+};
+
+struct nw_hw_probe_opts {
+	unsigned lines;        /* nodes per 4 KiB group; 0 means 1 */
+	uint64_t seed;         /* 0 means the default */
+	bool may_reserve;      /* reserve hugetlb pages when needed */
+	uint64_t min_loads;    /* per sample; 0 means 65536 */
+};
+
+/* Maps the buffer, builds the chain and walks it once to warm it. */
+int nw_hw_probe_open(struct nw_hw_probe *p, enum nw_hw_kind kind, size_t ws,
+		     const struct nw_hw_probe_opts *o, char *why, size_t n);
+/* Times one sample of p->loads loads; returns ns per load. */
+double nw_hw_probe_sample(struct nw_hw_probe *p);
+void nw_hw_probe_close(struct nw_hw_probe *p);
+
+#endif

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The chase layout is what docs/BENCHMARKS.md says it is: one cycle through
+ * every 4 KiB group, `lines` distinct random lines per group visited before
+ * the chain leaves it, offsets spread over all 64 lines, and the same seed
+ * giving the same chain.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nw_test.h"
+#include "hw.h"
+
+#define GROUP 4096u
+#define LINE 64u
+
+/* Follows the chain from c->start and checks the layout; returns 0 or the
+ * number of the first rule broken. */
+static int check_chain(const struct nw_chase *c, char *buf, size_t size, unsigned lines)
+{
+	size_t groups = size / GROUP;
+	unsigned char *seen = calloc(groups, 1);
+	uint64_t *lineset = calloc(groups, sizeof(uint64_t));
+	void **p = c->start;
+	int rule = 0;
+
+	if (!seen || !lineset)
+		return 99;
+	if (c->nodes != groups * lines)
+		rule = 1;
+	for (size_t i = 0; !rule && i < c->nodes; i++) {
+		size_t off = (size_t)((char *)p - buf), g = off / GROUP;
+		unsigned line = (unsigned)(off % GROUP / LINE);
+
+		if ((char *)p < buf || off >= size || off % LINE)
+			rule = 2; /* a node outside the buffer or not at a line start */
+		else if (i % lines == 0 ? seen[g] != 0 : seen[g] != i / lines % 255 + 1)
+			rule = 3; /* a group entered twice, or left before its lines end */
+		else if (lineset[g] & (1ull << line))
+			rule = 4; /* a line visited twice */
+		seen[g] = (unsigned char)(i / lines % 255 + 1);
+		lineset[g] |= 1ull << line;
+		p = *p;
+	}
+	if (!rule && p != c->start)
+		rule = 5; /* not one cycle of c->nodes */
+	free(seen);
+	free(lineset);
+	return rule;
+}
+
+/* Whether two chains over equal-sized buffers have the same layout. */
+static bool same_layout(const char *a, const char *b, size_t size)
+{
+	for (size_t i = 0; i < size; i += LINE) {
+		char *na = *(char *const *)(a + i), *nb = *(char *const *)(b + i);
+
+		if ((na == NULL) != (nb == NULL) || (na && na - a != nb - b))
+			return false;
+	}
+	return true;
+}
+
+static char *alloc_buf(size_t size)
+{
+	char *b = aligned_alloc(GROUP, size);
+
+	assert_non_null(b);
+	memset(b, 0, size);
+	return b;
+}
+
+static void test_one_line_per_page(void **state)
+{
+	size_t size = 1u << 20, groups = size / GROUP;
+	char *buf = alloc_buf(size);
+	struct nw_chase c;
+	uint64_t offsets = 0;
+	size_t same_next = 0;
+	void **p;
+
+	assert_int_equal(nw_chase_build(&c, buf, size, 1, 0), 0);
+	assert_int_equal(check_chain(&c, buf, size, 1), 0);
+	/* The offsets spread: of 256 pages at random lines, far more than half
+	 * of the 64 lines are used (1 - (63/64)^256 = 98% expected). */
+	p = c.start;
+	for (size_t i = 0; i < groups; i++) {
+		offsets |= 1ull << ((uintptr_t)p % GROUP / LINE);
+		/* The order is random: few hops go to the next page up. */
+		if ((uintptr_t)*p / GROUP == (uintptr_t)p / GROUP + 1)
+			same_next++;
+		p = *p;
+	}
+	assert_true(__builtin_popcountll(offsets) >= 56);
+	assert_true(same_next < groups / 16);
+	/* Following the chain for a whole cycle comes back to the start. */
+	assert_ptr_equal(nw_chase_follow(c.start, c.nodes), c.start);
+	free(buf);
+}
+
+static void test_lines_grouped(void **state)
+{
+	size_t size = 256u << 10;
+	char *buf = alloc_buf(size);
+	struct nw_chase c;
+
+	for (unsigned lines = 2; lines <= 64; lines *= 2) {
+		memset(buf, 0, size);
+		assert_int_equal(nw_chase_build(&c, buf, size, lines, 7), 0);
+		assert_int_equal(c.lines, lines);
+		assert_int_equal(check_chain(&c, buf, size, lines), 0);
+	}
+	assert_int_equal(nw_chase_build(&c, buf, size, 65, 7), -EINVAL);
+	assert_int_equal(nw_chase_build(&c, buf, GROUP - 1, 1, 7), -EINVAL);
+	free(buf);
+}
+
+static void test_seed_fixes_layout(void **state)
+{
+	size_t size = 512u << 10;
+	char *a = alloc_buf(size), *b = alloc_buf(size);
+	struct nw_chase ca, cb;
+
+	assert_int_equal(nw_chase_build(&ca, a, size, 1, 0), 0);
+	assert_int_equal(nw_chase_build(&cb, b, size, 1, 0), 0);
+	/* Same offsets in both buffers: the layout does not depend on where
+	 * (or on which page kind) the buffer lives. */
+	assert_int_equal((char *)ca.start - a, (char *)cb.start - b);
+	assert_true(same_layout(a, b, size));
+	memset(b, 0, size);
+	assert_int_equal(nw_chase_build(&cb, b, size, 1, 12345), 0);
+	assert_false(same_layout(a, b, size));
+	free(a);
+	free(b);
+}
+
+/* Negative control: a chain with one pointer redirected must fail the check. */
+static void test_control_corrupt_chain_detected(void **state)
+{
+	size_t size = 256u << 10;
+	char *buf = alloc_buf(size);
+	struct nw_chase c;
+	void **p;
+
+	assert_int_equal(nw_chase_build(&c, buf, size, 1, 0), 0);
+	p = c.start;
+	for (int i = 0; i < 10; i++)
+		p = *p;
+	*p = c.start; /* a short cycle of 11 nodes */
+	assert_int_not_equal(check_chain(&c, buf, size, 1), 0);
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_one_line_per_page),
+		cmocka_unit_test(test_lines_grouped),
+		cmocka_unit_test(test_seed_fixes_layout),
+		cmocka_unit_test(test_control_corrupt_chain_detected),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
