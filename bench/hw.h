@@ -175,10 +175,11 @@ struct nw_hw_probe_opts {
 	unsigned lines;        /* nodes per 4 KiB group; 0 means 1 */
 	uint64_t seed;         /* 0 means the default */
 	bool may_reserve;      /* reserve hugetlb pages when needed */
-	uint64_t min_loads;    /* per sample; 0 means 65536 */
+	uint64_t min_loads;    /* loads per sample; 0 means 16384 */
 };
 
-/* Maps the buffer, builds the chain and walks it once to warm it. */
+/* Maps the buffer, builds the chain and walks the whole cycle once to warm
+ * the caches and TLBs. */
 int nw_hw_probe_open(struct nw_hw_probe *p, enum nw_hw_kind kind, size_t ws,
 		     const struct nw_hw_probe_opts *o, char *why, size_t n);
 /* Times one sample of p->loads loads; returns ns per load. */

@@ -68,8 +68,8 @@ int nw_bench_hw_setup(const struct nw_bench_hw_opts *o)
 		"one 8-byte pointer per 64-byte node; nodes = 1 per 4 KiB group (page) at a "
 		"random line 0..63 drawn per group; groups in one uniformly random cyclic "
 		"order (Fisher-Yates, splitmix64, fixed seed); the same chain for every page "
-		"kind; 16x unrolled p = *(void **)p; a sample is max(nodes, 65536) loads; "
-		"ns_per_access is the best sample");
+		"kind; 16x unrolled p = *(void **)p; one warm-up pass over the whole cycle, "
+		"then samples of 16384 loads; ns_per_access is the best sample");
 	nw_gb_add_custom_context("hw.hugetlb_reserve",
 				 opts.may_reserve ? "on: nr_hugepages is raised when short "
 						    "and restored after each case"

@@ -53,7 +53,7 @@ int nw_hugetlb_reserve(size_t page_size, size_t npages, char *why, size_t n)
 {
 	struct resv *r = resv_for(page_size);
 	char nr_path[256], free_path[256];
-	uint64_t nr, nfree, now;
+	uint64_t nr = 0, nfree = 0, now = 0;
 	int err;
 
 	if (!r) {
@@ -123,7 +123,7 @@ void nw_hugetlb_restore(size_t page_size)
 int64_t nw_hugetlb_free(size_t page_size)
 {
 	char path[256];
-	uint64_t v;
+	uint64_t v = 0;
 	int err;
 
 	size_path(path, sizeof(path), page_size, "free_hugepages");

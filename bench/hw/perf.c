@@ -48,6 +48,7 @@ static const char *core_pmu_name(void);
 static void add_unavailable(struct nw_perf_group *g, const char *name,
 			    const char *event, const char *reason);
 static const char *open_hint(int err);
+static void append(char *dst, size_t n, const char *src);
 
 void nw_perf_group_init(struct nw_perf_group *g)
 {
@@ -181,11 +182,11 @@ void nw_perf_group_add_walk(struct nw_perf_group *g, const char *const event[NW_
 			struct nw_perf_counter *c = &g->c[g->n - 1];
 			char fallback[sizeof(c->reason)];
 
-			snprintf(fallback, sizeof(fallback), "%s", c->reason);
-			if (snprintf(c->reason, sizeof(c->reason), "%s; fallback %s", why,
-				     fallback) >= (int)sizeof(c->reason)) {
-				/* Cut short: the start says enough. */
-			}
+			memcpy(fallback, c->reason, sizeof(fallback));
+			c->reason[0] = 0;
+			append(c->reason, sizeof(c->reason), why);
+			append(c->reason, sizeof(c->reason), "; fallback ");
+			append(c->reason, sizeof(c->reason), fallback);
 			continue;
 		}
 		add_unavailable(g, walk_names[w], err ? "" : desc, why);
@@ -346,4 +347,17 @@ static const char *open_hint(int err)
 	default:
 		return "";
 	}
+}
+
+/* strlcat: appends what fits, always terminated. */
+static void append(char *dst, size_t n, const char *src)
+{
+	size_t len = strnlen(dst, n), add = strlen(src);
+
+	if (len + 1 >= n)
+		return;
+	if (add > n - len - 1)
+		add = n - len - 1;
+	memcpy(dst + len, src, add);
+	dst[len + add] = 0;
 }

@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
-#define NW_DEFAULT_MIN_LOADS 65536u
+#define NW_DEFAULT_MIN_LOADS 16384u
 
 /* Leaves the chase where it stopped, so the loads cannot be optimised out
  * and the next sample goes on from there. */
@@ -39,11 +39,12 @@ int nw_hw_probe_open(struct nw_hw_probe *p, enum nw_hw_kind kind, size_t ws,
 	p->thp_fraction = nw_hw_thp_fraction(&p->buf);
 	if (p->thp_fraction < 0)
 		p->thp_fraction = -1;
-	/* A sample covers the whole cycle at least once, so every node's
-	 * translation is missed as often as the TLBs allow. */
+	/* Short samples: after the warm-up pass below, any stretch of the
+	 * random cycle misses as often as the whole, and on a shared machine
+	 * (or a VM's) the best of many short samples is the one nothing
+	 * preempted. */
 	min_loads = o->min_loads ? o->min_loads : NW_DEFAULT_MIN_LOADS;
-	p->loads = p->chase.nodes > min_loads ? p->chase.nodes : min_loads;
-	p->loads = (p->loads + NW_CHASE_UNROLL - 1) / NW_CHASE_UNROLL * NW_CHASE_UNROLL;
+	p->loads = (min_loads + NW_CHASE_UNROLL - 1) / NW_CHASE_UNROLL * NW_CHASE_UNROLL;
 	p->p = p->chase.start;
 	p->best_ns = 0;
 	p->p = follow(p, (p->chase.nodes + NW_CHASE_UNROLL - 1) / NW_CHASE_UNROLL *
