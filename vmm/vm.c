@@ -76,6 +76,12 @@ static int check_cfg(const struct nw_vm_cfg *c, char *err, size_t len)
 	return 0;
 }
 
+/* INVEPT accepts only an EPTP that VM entry would: the EPT capabilities say which. */
+static int eptp_check(void *arg, uint64_t eptp)
+{
+	return nw_ept_eptp_check(eptp, NULL, 46);
+}
+
 static void vm_free(struct nw_vm *vm)
 {
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
@@ -133,6 +139,7 @@ int nw_vm_create(const struct nw_vm_cfg *cfg, struct nw_vm **out, char *err, siz
 		return -ENOMEM;
 	vm->cfg = *cfg;
 	vm->cfg.cpu.tlb.maxphyaddr = 46;
+	vm->cfg.cpu.tlb.eptp_check = eptp_check;
 	vm->bugs_left = cfg->bugs;
 	vm->mmio_gpa = cfg->ram;
 
