@@ -10,6 +10,11 @@
 #include <nestwalk/mem.h>
 #include <nestwalk/npt.h>
 #include <nestwalk/pt.h>
+#include <nestwalk/tlb.h>
+#include <nestwalk/tlb_lat.h>
+#include <nestwalk/tlb_preset.h>
+#include <nestwalk/tlb_stats.h>
+#include <nestwalk/vmm.h>
 #include <nestwalk/walk.h>
 #include <nestwalk/x86.h>
 
