@@ -154,6 +154,13 @@ int nw_hw_pin(int core, char *desc, size_t n);
 /* Calls put for each fact about the machine: CPU, hypervisor, topology and
  * caches from hwloc, THP settings, MemAvailable. Keys start with "hw.". */
 int nw_hw_describe(nw_hw_put_fn put, void *arg);
+/*
+ * The cache sizes the `host` CPU preset needs (nw_cpu_preset_host), as
+ * hwloc reports them for PU 0's caches: 0, or -EIO when hwloc knows none
+ * (the preset then falls back to generic's sizes and says so).
+ */
+struct nw_host_caches;
+int nw_hw_host_caches(struct nw_host_caches *out);
 /* The core clock in GHz, timed over a chain of dependent ADDs (1 cycle each). */
 double nw_hw_core_ghz(void);
 /* Monotonic time in ns. */

@@ -10,6 +10,8 @@
 #include <hwloc.h>
 #include <string.h>
 
+#include <nestwalk/tlb_preset.h>
+
 static hwloc_topology_t topo;
 static int pinned_pu = -1;  /* OS index of the PU we are bound to */
 static char pinned_desc[96];
@@ -137,6 +139,34 @@ static void put_caches(nw_hw_put_fn put, void *arg)
 			 o->attr->cache.linesize, hwloc_bitmap_weight(o->cpuset));
 		put(arg, key, v);
 	}
+}
+
+int nw_hw_host_caches(struct nw_host_caches *out)
+{
+	hwloc_obj_t pu;
+	bool any = false;
+
+	memset(out, 0, sizeof(*out));
+	if (topo_load())
+		return -EIO;
+	pu = hwloc_get_obj_by_type(topo, HWLOC_OBJ_PU, 0);
+	for (hwloc_obj_t o = pu ? pu->parent : NULL; o; o = o->parent) {
+		if (!hwloc_obj_type_is_dcache(o->type))
+			continue;
+		uint32_t ways = o->attr->cache.associativity > 0 ? (uint32_t)o->attr->cache.associativity : 0;
+		switch (o->attr->cache.depth) {
+		case 1:
+			out->l1d = o->attr->cache.size, out->l1d_ways = ways;
+			break;
+		case 2:
+			out->l2 = o->attr->cache.size, out->l2_ways = ways;
+			break;
+		default: /* the last level hwloc knows */
+			out->llc = o->attr->cache.size, out->llc_ways = ways;
+		}
+		any = true;
+	}
+	return any ? 0 : -EIO;
 }
 
 /* CPUID.1:ECX[31] says a hypervisor is present; leaf 0x40000000 names it. */
