@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/* Option values shared by the subcommands, and the one-line error rule. */
+
+#define _GNU_SOURCE /* sysconf's cache-size names */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static int vmessage(int code, const char *cmd, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "nestwalk%s%s: ", cmd[0] ? " " : "", cmd);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = vmessage(CLI_USAGE, cmd, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int cli_fail(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = vmessage(CLI_FAIL, cmd, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int cli_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int level;
+} pages[] = {
+	{ "4k", NW_PAGE_4K }, { "2m", NW_PAGE_2M }, { "1g", NW_PAGE_1G }, { "mixed", 0 },
+};
+
+int cli_host_pages(const char *s, int *out)
+{
+	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)
+		if (!strcasecmp(s, pages[i].name)) {
+			*out = pages[i].level;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+int cli_guest_pages(const char *s, int *out)
+{
+	int level;
+
+	if (cli_host_pages(s, &level) < 0 || (level != NW_PAGE_4K && level != NW_PAGE_2M))
+		return -EINVAL;
+	*out = level;
+	return 0;
+}
+
+const char *cli_pages_name(int level)
+{
+	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)
+		if (pages[i].level == level)
+			return pages[i].name;
+	return "?";
+}
+
+const char *cli_vendor_name(enum nw_vendor v)
+{
+	return v == NW_VENDOR_INTEL ? "intel" : v == NW_VENDOR_AMD ? "amd" : "any";
+}
+
+static uint64_t sc(int name)
+{
+	long v = sysconf(name);
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+int cli_preset(const char *name, struct nw_cpu_preset *p, char *err, size_t errlen)
+{
+	if (strcmp(name, "host"))
+		return nw_cpu_preset(name, p, err, errlen);
+	/* The cache sizes glibc reads from the CPU; hwloc would know better. */
+	struct nw_host_caches c = { 0 };
+#ifdef _SC_LEVEL1_DCACHE_SIZE
+	c.l1d = sc(_SC_LEVEL1_DCACHE_SIZE);
+	c.l1d_ways = (uint32_t)sc(_SC_LEVEL1_DCACHE_ASSOC);
+	c.l2 = sc(_SC_LEVEL2_CACHE_SIZE);
+	c.l2_ways = (uint32_t)sc(_SC_LEVEL2_CACHE_ASSOC);
+	c.llc = sc(_SC_LEVEL3_CACHE_SIZE);
+	c.llc_ways = (uint32_t)sc(_SC_LEVEL3_CACHE_ASSOC);
+#endif
+	return nw_cpu_preset_host(&c, p, err, errlen);
+}
