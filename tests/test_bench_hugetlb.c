@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,7 +141,7 @@ static void test_bad_size_and_unwritable(void **state)
  * A child reserves 2M and 1G pages, tells the parent, and then waits to be
  * told how to end: by signal, or by exit without restoring.
  */
-static pid_t reserving_child(int how)
+static pid_t reserving_child(int how, bool ignore_sigint)
 {
 	int ready[2], go[2];
 	pid_t pid;
@@ -155,6 +156,8 @@ static pid_t reserving_child(int how)
 
 		close(ready[0]);
 		close(go[1]);
+		if (ignore_sigint)
+			signal(SIGINT, SIG_IGN);
 		if (nw_hugetlb_reserve(MB2, 10, why, sizeof(why)) != 1 ||
 		    nw_hugetlb_reserve(GB1, 2, why, sizeof(why)) != 1)
 			_exit(3);
@@ -180,7 +183,7 @@ static pid_t reserving_child(int how)
 static void check_interrupted(int sig)
 {
 	int status;
-	pid_t pid = reserving_child(sig);
+	pid_t pid = reserving_child(sig, false);
 
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	/* The handler restores, then lets the signal kill the process as it
@@ -204,7 +207,21 @@ static void test_restored_on_sigint(void **state)
 static void test_restored_at_exit(void **state)
 {
 	int status;
-	pid_t pid = reserving_child(0);
+	pid_t pid = reserving_child(0, false);
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(get_file(MB2, "nr_hugepages"), 3);
+	assert_int_equal(get_file(GB1, "nr_hugepages"), 0);
+}
+
+/* A process that ignores SIGINT (a background job) is not ended by it, so
+ * the reservation stays until it exits, and is restored then. */
+static void test_ignored_sigint_keeps_running(void **state)
+{
+	int status;
+	pid_t pid = reserving_child(SIGINT, true);
 
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
@@ -218,7 +235,7 @@ static void test_restored_at_exit(void **state)
 static void test_control_sigkill_leaves_reservation(void **state)
 {
 	int status;
-	pid_t pid = reserving_child(SIGKILL);
+	pid_t pid = reserving_child(SIGKILL, false);
 
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFSIGNALED(status));
@@ -259,6 +276,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restored_on_sigterm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restored_on_sigint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restored_at_exit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ignored_sigint_keeps_running, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_control_sigkill_leaves_reservation, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_buf_reserves_through_the_fake_tree, setup,

@@ -158,6 +158,11 @@ static int map_hugetlb(struct nw_hw_buf *b, bool may_reserve, char *why, size_t 
 	if (!may_reserve) {
 		int64_t nfree = nw_hugetlb_free(b->page_size);
 
+		if (nfree < 0) {
+			nw_why(why, n, "hugetlb %s: cannot read free_hugepages: %s",
+			       kind_names[b->kind], strerror((int)-nfree));
+			return (int)nfree;
+		}
 		if (nfree < (int64_t)need) {
 			nw_why(why, n, "hugetlb %s: %lld free pages, %zu needed, and reserving "
 			       "is off", kind_names[b->kind], (long long)nfree, need);

@@ -198,8 +198,13 @@ static void install_handlers(void)
 	sigemptyset(&sa.sa_mask);
 	/* NODEFER: re-raising from the handler takes effect at once. */
 	sa.sa_flags = SA_NODEFER;
-	for (size_t i = 0; i < sizeof(restore_signals) / sizeof(int); i++)
-		sigaction(restore_signals[i], &sa, &old_action[i]);
+	for (size_t i = 0; i < sizeof(restore_signals) / sizeof(int); i++) {
+		/* A signal the process ignores (SIGINT in a background job)
+		 * ends nothing, so it has nothing to restore. */
+		sigaction(restore_signals[i], NULL, &old_action[i]);
+		if (old_action[i].sa_handler != SIG_IGN)
+			sigaction(restore_signals[i], &sa, NULL);
+	}
 }
 
 /* Restores, then delivers the signal as it would have been without us. */
