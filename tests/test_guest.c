@@ -28,10 +28,13 @@
 #define MODEL_SEEDS 2
 #define MODEL_VARIANTS 0x1ffu /* all of variants[] */
 #else
-#define MODEL_OPS 1000
+#define MODEL_OPS 800
 #define MODEL_SEEDS 1
-#define MODEL_VARIANTS 0x135u /* native 1, EPT 1 and 4 (PCIDs, 5-level), NPT 4 */
+#define MODEL_VARIANTS 0xb1u /* native 1; EPT 4 with PCIDs, 4- and 5-level; NPT 4 without */
 #endif
+
+/* Exhausting memory is slow under ASan: native 1, EPT 4 with PCIDs, NPT 1. */
+#define OOM_VARIANTS 0x51u
 
 #define PAGE 4096ull
 #define MB (1ull << 20)
@@ -326,9 +329,9 @@ static void test_modes_agree(void **state)
 
 	for (size_t set = 0; set < 2; set++) {
 		struct summary ref, sum;
-		run_model(&modes[set][0], 77, MODEL_OPS / 2, &ref);
+		run_model(&modes[set][0], 77, MODEL_OPS / 3, &ref);
 		for (size_t m = 1; m < 3; m++) {
-			run_model(&modes[set][m], 77, MODEL_OPS / 2, &sum);
+			run_model(&modes[set][m], 77, MODEL_OPS / 3, &sum);
 			assert_memory_equal(&sum.st, &ref.st, sizeof(ref.st));
 			for (unsigned c = 0; c < 4; c++) {
 				assert_int_equal(sum.guest_pf[c], ref.guest_pf[c]);
@@ -659,6 +662,9 @@ static void test_guest_oom(void **state)
 		struct env e;
 		uint64_t a, b, x;
 		int rc = 0;
+
+		if (!(OOM_VARIANTS & (1u << vi)))
+			continue;
 
 		/* 16 MiB: 4 MiB of kernel pool, 12 MiB (3072 frames) for users. */
 		env_up_cfg(&e, va, 16 * MB, 0, 4 * MB, 0);
