@@ -96,7 +96,7 @@ struct nw_vm {
 
 /* Exits (exits.c): dispatch one nested fault. 0 resume, 1 emulated (done), <0 stop. */
 #define NW_EXIT_RESUME 0
-#define NW_EXIT_DONE 1
+#define NW_EXIT_DONE 2 /* distinct from NW_VCPU_SEGV: translate() returns both */
 int nw_vmm_handle_nested(struct nw_vcpu *v, const struct nw_walk *w, unsigned access,
 			 uint64_t *val);
 /* Record a non-fault exit (CR3 write, INVLPG, IPI) in the views and stats. */
