@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Option values shared by the subcommands, and the one-line error rule. */
 
-#define _GNU_SOURCE /* sysconf's cache-size names */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "hw.h"
 
 static int vmessage(int code, const char *cmd, const char *fmt, va_list ap)
 {
@@ -93,25 +94,13 @@ const char *cli_vendor_name(enum nw_vendor v)
 	return v == NW_VENDOR_INTEL ? "intel" : v == NW_VENDOR_AMD ? "amd" : "any";
 }
 
-static uint64_t sc(int name)
-{
-	long v = sysconf(name);
-	return v > 0 ? (uint64_t)v : 0;
-}
-
 int cli_preset(const char *name, struct nw_cpu_preset *p, char *err, size_t errlen)
 {
 	if (strcmp(name, "host"))
 		return nw_cpu_preset(name, p, err, errlen);
-	/* The cache sizes glibc reads from the CPU; hwloc would know better. */
+	/* TLB geometry from CPUID (in the core), cache sizes from hwloc; when
+	 * hwloc knows none, the preset falls back and says so in p->note. */
 	struct nw_host_caches c = { 0 };
-#ifdef _SC_LEVEL1_DCACHE_SIZE
-	c.l1d = sc(_SC_LEVEL1_DCACHE_SIZE);
-	c.l1d_ways = (uint32_t)sc(_SC_LEVEL1_DCACHE_ASSOC);
-	c.l2 = sc(_SC_LEVEL2_CACHE_SIZE);
-	c.l2_ways = (uint32_t)sc(_SC_LEVEL2_CACHE_ASSOC);
-	c.llc = sc(_SC_LEVEL3_CACHE_SIZE);
-	c.llc_ways = (uint32_t)sc(_SC_LEVEL3_CACHE_ASSOC);
-#endif
+	nw_hw_host_caches(&c);
 	return nw_cpu_preset_host(&c, p, err, errlen);
 }
