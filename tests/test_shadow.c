@@ -1,0 +1,1136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shadow MMU against the guest's own tables.
+ *
+ * A small guest kernel lives in a host arena: guest RAM behind a permuted
+ * p2m, a direct map of all RAM in 2 MiB pages shared by every address
+ * space, and user tables it changes only with supervisor stores through
+ * its direct map, which go through a mini vCPU: a hardware walk of the
+ * shadow tables (nw_walk_x86 on sCR3 under nw_shadow_hw_mode), and on a
+ * fault nw_shadow_page_fault, then retry, inject, or emulate the write.
+ * Every access is also walked in the guest's tables (a pure nw_walk_x86
+ * composed with the p2m), and the two must agree: the same #PF error code,
+ * or the same host page.
+ *
+ * The random run maps, unmaps, mprotects, ages, writes garbage into guest
+ * tables, switches CR3 among more address spaces than the root cache
+ * holds, flushes, changes CR0.WP/SMEP/SMAP/NXE/PKE, and reuses freed table
+ * frames as data, with nw_shadow_check after every step. Feature tests
+ * switch unsync, the root cache and flood detection on and off and show
+ * their effect in the figures; NW_SHADOW_BUG_SKIP_WP must be caught.
+ */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nw_test.h"
+#include <nestwalk/shadow.h>
+
+#include "../shadow/shadow_internal.h" /* the map unit test only */
+
+#define RAM_SIZE (32ull << 20)
+#define RAM_FRAMES (RAM_SIZE >> NW_PAGE_SHIFT)
+#define POOL_FRAMES 4096u             /* gfn [0, 4096): tables and data */
+#define LARGE_GPA (16ull << 20)        /* 2 MiB chunks for guest large pages */
+#define LARGE_CHUNKS 4
+#define P2M_XOR 0x5a5ull              /* frame permutation: gpa and hpa differ */
+
+#define DMAP 0xffff888000000000ull
+#define USER_VA 0x0000000010000000ull
+#define USER_PAGES 1024u
+#define LARGE_VA 0x0000000040000000ull
+#define LARGE_SLOTS 8
+#define NAS 6
+#define MAX_GARBAGE 64
+
+/* The slow run is the acceptance run: at least 50,000 checked steps in all. */
+#ifdef NW_SHADOW_SLOW
+#define RANDOM_SEEDS 6
+#define RANDOM_STEPS 10000
+#else
+#define RANDOM_SEEDS 4
+#define RANDOM_STEPS 2000
+#endif
+
+enum { F_FREE = 0, F_DATA, F_PT, F_KERNEL };
+enum { R_OK = 0, R_PF, R_MMIO, R_BAD };
+
+struct garbage {
+	int as;
+	uint64_t slot, va;
+};
+
+struct world {
+	struct nw_mem *mem;
+	struct nw_acc ref_acc;        /* guest-physical, pure: the reference walk writes nothing */
+	struct nw_acc hacc;
+	struct nw_fmt fmt;
+	uint64_t ram_hpa;
+	struct nw_shadow *sh;
+	struct nw_x86_mode gmode;
+	uint64_t scr3;
+	int cur;
+	uint64_t root[NAS];
+	uint8_t fstate[RAM_FRAMES];
+	uint32_t freelist[POOL_FRAMES];
+	unsigned nfree;
+	struct garbage garbage[MAX_GARBAGE];
+	unsigned ngarbage;
+	struct nw_rng rng;
+	uint64_t recent[16];          /* recently mapped addresses, for accesses that hit */
+	unsigned nrecent;
+	uint64_t last_hpa;
+	uint64_t flushes;
+	char fail[512];
+	bool failed;
+};
+
+/* ---- the p2m and guest memory ---- */
+
+static uint64_t p2m(const struct world *w, uint64_t gpa)
+{
+	return w->ram_hpa + ((((gpa >> NW_PAGE_SHIFT) ^ P2M_XOR)) << NW_PAGE_SHIFT) +
+	       (gpa & ~NW_PAGE_MASK);
+}
+
+static int p2m_cb(void *ctx, uint64_t gpa, uint64_t *hpa)
+{
+	struct world *w = ctx;
+
+	if (gpa >= RAM_SIZE)
+		return -EFAULT;
+	*hpa = p2m(w, gpa);
+	return 0;
+}
+
+static void flush_cb(void *ctx)
+{
+	((struct world *)ctx)->flushes++;
+}
+
+static uint64_t *gptr(struct world *w, uint64_t gpa)
+{
+	return nw_mem_map(w->mem, p2m(w, gpa));
+}
+
+static uint64_t gread(struct world *w, uint64_t gpa)
+{
+	return *gptr(w, gpa);
+}
+
+static uint64_t ref_read(void *ctx, uint64_t gpa)
+{
+	struct world *w = ctx;
+	return gpa < RAM_SIZE ? gread(w, gpa) : ~0ull;
+}
+
+static void ref_write(void *ctx, uint64_t gpa, uint64_t val)
+{
+}
+
+static bool ref_cmpxchg(void *ctx, uint64_t gpa, uint64_t *old, uint64_t val)
+{
+	return true; /* pretend: the reference walk must not change the guest */
+}
+
+static const struct nw_acc_ops ref_ops = { ref_read, ref_write, ref_cmpxchg };
+
+static void failf(struct world *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (w->failed)
+		return;
+	w->failed = true;
+	va_start(ap, fmt);
+	vsnprintf(w->fail, sizeof(w->fail), fmt, ap);
+	va_end(ap);
+}
+
+/* ---- the mini vCPU ---- */
+
+/*
+ * One 8-byte access at gva: the hardware walk of the shadow, and on a fault
+ * the shadow MMU, until it completes. R_OK (last_hpa is where it went),
+ * R_PF (*pf the guest's error code), R_MMIO, or R_BAD.
+ */
+static int vcpu_access(struct world *w, uint64_t gva, unsigned access, uint64_t *val,
+		       uint32_t *pf)
+{
+	struct nw_x86_mode hw;
+
+	nw_shadow_hw_mode(&w->gmode, &hw);
+	for (int tries = 0; tries < 8; tries++) {
+		struct nw_walk sw;
+		struct nw_shadow_outcome o;
+		int rc = nw_walk_x86(&w->fmt, &w->hacc, w->scr3, gva, access, &hw, &sw);
+		if (rc < 0) {
+			failf(w, "shadow walk of %#llx: %d", (unsigned long long)gva, rc);
+			return R_BAD;
+		}
+		if (!sw.fault) {
+			uint64_t *p = nw_mem_map(w->mem, sw.pa);
+			w->last_hpa = sw.pa;
+			if (access & NW_ACC_WRITE)
+				*p = *val;
+			else
+				*val = *p;
+			return R_OK;
+		}
+		uint64_t err = sw.pf_error | ((access & NW_ACC_IMPLICIT) ? NW_SHADOW_PFEC_IMPLICIT : 0);
+		rc = nw_shadow_page_fault(w->sh, 0, &w->gmode, gva, err, &o);
+		if (rc < 0) {
+			failf(w, "page fault at %#llx error %#llx: %d %s", (unsigned long long)gva,
+			      (unsigned long long)err, rc, nw_shadow_check_msg(w->sh));
+			return R_BAD;
+		}
+		switch (o.result) {
+		case NW_SHADOW_FIXED:
+			continue;
+		case NW_SHADOW_INJECT:
+			*pf = o.pf_error;
+			return R_PF;
+		case NW_SHADOW_MMIO:
+			return R_MMIO;
+		case NW_SHADOW_EMULATE:
+			if (!(access & NW_ACC_WRITE)) {
+				failf(w, "EMULATE for a non-write at %#llx", (unsigned long long)gva);
+				return R_BAD;
+			}
+			rc = nw_shadow_emulate_write(w->sh, o.gpa, *val);
+			if (rc < 0) {
+				failf(w, "emulate_write %#llx: %d", (unsigned long long)o.gpa, rc);
+				return R_BAD;
+			}
+			w->last_hpa = p2m(w, o.gpa);
+			return R_OK;
+		}
+	}
+	failf(w, "no progress at %#llx", (unsigned long long)gva);
+	return R_BAD;
+}
+
+/* The differential check: the shadow and the guest tables agree on this access. */
+static int check_access(struct world *w, uint64_t gva, unsigned access)
+{
+	struct nw_walk ref;
+	uint64_t val = nw_rng_next(&w->rng);
+	uint32_t pf = 0;
+	int rc = nw_walk_x86(&w->fmt, &w->ref_acc, w->root[w->cur], gva, access, &w->gmode, &ref);
+
+	if (rc < 0) {
+		failf(w, "reference walk %d", rc);
+		return R_BAD;
+	}
+	/* Keep the model's tables its own: writes go only to data. */
+	if ((access & NW_ACC_WRITE) && !ref.fault && ref.pa < RAM_SIZE &&
+	    w->fstate[ref.pa >> NW_PAGE_SHIFT] != F_DATA &&
+	    w->fstate[ref.pa >> NW_PAGE_SHIFT] != F_FREE) {
+		access &= ~NW_ACC_WRITE;
+		nw_walk_x86(&w->fmt, &w->ref_acc, w->root[w->cur], gva, access, &w->gmode, &ref);
+	}
+	int r = vcpu_access(w, gva, access, &val, &pf);
+	if (r == R_BAD)
+		return r;
+	if (ref.fault) {
+		if (r != R_PF || pf != ref.pf_error)
+			failf(w, "gva %#llx access %#x: guest #PF %#x, shadow gave %d (pf %#x)",
+			      (unsigned long long)gva, access, ref.pf_error, r, pf);
+	} else if (ref.pa >= RAM_SIZE) {
+		if (r != R_MMIO)
+			failf(w, "gva %#llx: guest maps non-RAM %#llx, shadow gave %d",
+			      (unsigned long long)gva, (unsigned long long)ref.pa, r);
+	} else if (r != R_OK || w->last_hpa != p2m(w, ref.pa)) {
+		failf(w, "gva %#llx access %#x: guest gives hpa %#llx, shadow gave %d at %#llx (pf %#x)",
+		      (unsigned long long)gva, access, (unsigned long long)p2m(w, ref.pa), r,
+		      (unsigned long long)w->last_hpa, pf);
+	}
+	return r;
+}
+
+/* A supervisor store through the direct map: how the kernel writes its tables. */
+static void kwrite(struct world *w, uint64_t gpa, uint64_t val)
+{
+	uint32_t pf;
+
+	if (vcpu_access(w, DMAP + gpa, NW_ACC_WRITE, &val, &pf) != R_OK)
+		failf(w, "kernel store to gpa %#llx failed", (unsigned long long)gpa);
+}
+
+static void invlpg(struct world *w, uint64_t va)
+{
+	int rc = nw_shadow_invlpg(w->sh, 0, va);
+	if (rc < 0)
+		failf(w, "invlpg: %d %s", rc, nw_shadow_check_msg(w->sh));
+}
+
+static void flush(struct world *w)
+{
+	int rc = nw_shadow_flush(w->sh);
+	if (rc < 0)
+		failf(w, "flush: %d", rc);
+}
+
+static void load_cr3(struct world *w, int as, bool noflush)
+{
+	w->cur = as;
+	int rc = nw_shadow_load_cr3(w->sh, 0, w->root[as] | (noflush ? 1ull << 63 : 0), &w->gmode,
+				    &w->scr3);
+	if (rc < 0)
+		failf(w, "load_cr3: %d", rc);
+}
+
+/* ---- the guest kernel ---- */
+
+static uint64_t frame_alloc(struct world *w, int state)
+{
+	if (!w->nfree)
+		return ~0ull;
+	unsigned i = (unsigned)nw_rng_below(&w->rng, w->nfree);
+	uint64_t gfn = w->freelist[i];
+	w->freelist[i] = w->freelist[--w->nfree];
+	w->fstate[gfn] = (uint8_t)state;
+	return gfn << NW_PAGE_SHIFT;
+}
+
+static void frame_free(struct world *w, uint64_t gpa)
+{
+	uint64_t gfn = gpa >> NW_PAGE_SHIFT;
+
+	if (gfn >= POOL_FRAMES || w->fstate[gfn] == F_FREE || w->fstate[gfn] == F_KERNEL)
+		return;
+	w->fstate[gfn] = F_FREE;
+	w->freelist[w->nfree++] = (uint32_t)gfn;
+}
+
+/* A fresh table: clear what the frame's last user left, with kernel stores. */
+static uint64_t table_alloc(struct world *w)
+{
+	uint64_t t = frame_alloc(w, F_PT);
+
+	if (t == ~0ull)
+		return t;
+	for (unsigned i = 0; i < NW_ENTRIES_PER_TABLE; i++)
+		if (gread(w, t + 8 * i))
+			kwrite(w, t + 8 * i, 0);
+	return t;
+}
+
+static bool is_garbage(const struct world *w, uint64_t slot)
+{
+	for (unsigned i = 0; i < w->ngarbage; i++)
+		if (w->garbage[i].slot == slot)
+			return true;
+	return false;
+}
+
+/* The slot of va's entry at `level` in the current space; 0 when blocked. */
+static uint64_t slot_for(struct world *w, uint64_t va, int level, bool create)
+{
+	uint64_t table = w->root[w->cur];
+
+	for (int l = 4; l > level; l--) {
+		uint64_t slot = table + NW_LEVEL_INDEX(va, l) * 8, e;
+		if (is_garbage(w, slot))
+			return 0;
+		e = gread(w, slot);
+		if (!(e & NW_PTE_P)) {
+			if (!create)
+				return 0;
+			uint64_t t = table_alloc(w);
+			if (t == ~0ull)
+				return 0;
+			e = t | NW_PTE_P | NW_PTE_RW | NW_PTE_US;
+			kwrite(w, slot, e);
+		} else if (l <= 3 && (e & NW_PTE_PS)) {
+			return 0;
+		}
+		table = e & NW_PTE_ADDR_MASK;
+	}
+	return table + NW_LEVEL_INDEX(va, level) * 8;
+}
+
+static uint64_t random_flags(struct world *w)
+{
+	uint64_t f = NW_PTE_P, r = nw_rng_next(&w->rng);
+
+	if (r & 1)
+		f |= NW_PTE_RW;
+	if ((r >> 1) % 5)
+		f |= NW_PTE_US;
+	if ((r >> 4) % 3 == 0)
+		f |= NW_PTE_XD;
+	if (r & (1 << 6))
+		f |= NW_PTE_A;
+	if ((r >> 7) % 3 == 0)
+		f |= NW_PTE_D;
+	if ((r >> 9) % 10 == 0)
+		f |= NW_PTE_G;
+	if ((r >> 13) % 10 == 0)
+		f |= NW_PTE_PWT | NW_PTE_PCD;
+	if ((r >> 17) % 8 == 0)
+		f |= ((r >> 20) & 0xfull) << NW_PTE_PKEY_SHIFT;
+	return f;
+}
+
+static uint64_t random_user_va(struct world *w)
+{
+	return USER_VA + nw_rng_below(&w->rng, USER_PAGES) * NW_PAGE_SIZE;
+}
+
+/* A valid 4 KiB mapping the model made (not garbage, not a large page). */
+static bool mapped_4k(struct world *w, uint64_t va, uint64_t *slot, uint64_t *pte)
+{
+	*slot = slot_for(w, va, 1, false);
+	if (!*slot || is_garbage(w, *slot))
+		return false;
+	*pte = gread(w, *slot);
+	return *pte & NW_PTE_P;
+}
+
+static void op_map(struct world *w)
+{
+	uint64_t va = random_user_va(w), slot = slot_for(w, va, 1, true), old, data;
+
+	if (!slot || is_garbage(w, slot))
+		return;
+	old = gread(w, slot);
+	if (nw_rng_below(&w->rng, 10) == 0)
+		data = RAM_SIZE + nw_rng_below(&w->rng, 16) * NW_PAGE_SIZE; /* a device, not RAM */
+	else
+		data = frame_alloc(w, F_DATA);
+	if (data == ~0ull)
+		return;
+	kwrite(w, slot, data | random_flags(w));
+	w->recent[w->nrecent++ % 16] = va;
+	if (old & NW_PTE_P) {
+		invlpg(w, va);
+		frame_free(w, old & NW_PTE_ADDR_MASK);
+	}
+}
+
+static void op_unmap(struct world *w)
+{
+	uint64_t va = random_user_va(w), slot, pte;
+
+	if (!mapped_4k(w, va, &slot, &pte))
+		return;
+	kwrite(w, slot, 0);
+	invlpg(w, va);
+	frame_free(w, pte & NW_PTE_ADDR_MASK);
+	/* An empty table goes back to the pool, where it may become data. */
+	uint64_t pt = slot & NW_PAGE_MASK;
+	for (unsigned i = 0; i < NW_ENTRIES_PER_TABLE; i++)
+		if (gread(w, pt + 8 * i))
+			return;
+	if (nw_rng_below(&w->rng, 2))
+		return;
+	uint64_t pde = slot_for(w, va, 2, false);
+	kwrite(w, pde, 0);
+	invlpg(w, va);
+	frame_free(w, pt);
+}
+
+/* munmap of a run of pages: PTE stores into one table, an INVLPG each. */
+static void op_unmap_range(struct world *w)
+{
+	uint64_t va = random_user_va(w), slot, pte;
+
+	for (int i = 0; i < 8; i++, va += NW_PAGE_SIZE) {
+		if (va >= USER_VA + USER_PAGES * NW_PAGE_SIZE)
+			return;
+		if (!mapped_4k(w, va, &slot, &pte))
+			continue;
+		kwrite(w, slot, 0);
+		frame_free(w, pte & NW_PTE_ADDR_MASK);
+	}
+	for (int i = 0; i < 8; i++)
+		invlpg(w, va - (uint64_t)(i + 1) * NW_PAGE_SIZE);
+}
+
+static void op_mprotect(struct world *w)
+{
+	uint64_t va = random_user_va(w), slot, pte;
+
+	if (!mapped_4k(w, va, &slot, &pte))
+		return;
+	kwrite(w, slot, (pte & NW_PTE_ADDR_MASK) | random_flags(w));
+	invlpg(w, va);
+}
+
+static void op_age(struct world *w)
+{
+	uint64_t va = random_user_va(w), slot, pte;
+
+	if (!mapped_4k(w, va, &slot, &pte))
+		return;
+	kwrite(w, slot, pte & ~(NW_PTE_A | (nw_rng_below(&w->rng, 2) ? NW_PTE_D : 0)));
+	invlpg(w, va);
+}
+
+/* Change the rights of an upper-level user entry; the OS flushes the TLB. */
+static void op_upper(struct world *w)
+{
+	uint64_t va = random_user_va(w);
+	int level = 2 + (int)nw_rng_below(&w->rng, 2);
+	uint64_t slot = slot_for(w, va, level, false), e;
+	const uint64_t bits[] = { NW_PTE_RW, NW_PTE_US, NW_PTE_XD, NW_PTE_A };
+
+	if (!slot || is_garbage(w, slot))
+		return;
+	e = gread(w, slot);
+	if (!(e & NW_PTE_P) || (e & NW_PTE_PS))
+		return;
+	kwrite(w, slot, e ^ bits[nw_rng_below(&w->rng, 4)]);
+	flush(w);
+}
+
+static void op_large(struct world *w)
+{
+	uint64_t va = LARGE_VA + nw_rng_below(&w->rng, LARGE_SLOTS) * NW_LEVEL_SIZE(2);
+	uint64_t slot = slot_for(w, va, 2, true), e;
+
+	if (!slot || is_garbage(w, slot))
+		return;
+	e = gread(w, slot);
+	if ((e & NW_PTE_P) && !(e & NW_PTE_PS))
+		return; /* a 4 KiB table there */
+	if ((e & NW_PTE_P) && nw_rng_below(&w->rng, 2)) {
+		kwrite(w, slot, 0);
+	} else {
+		uint64_t chunk = LARGE_GPA + nw_rng_below(&w->rng, LARGE_CHUNKS) * NW_LEVEL_SIZE(2);
+		uint64_t f = random_flags(w) & ~(NW_PTE_PCD | NW_PTE_PWT);
+		kwrite(w, slot, chunk | f | NW_PTE_PS);
+	}
+	if (e & NW_PTE_P)
+		invlpg(w, va);
+}
+
+/* Garbage into an empty guest entry (or taking it out again). */
+static void op_garbage(struct world *w)
+{
+	if (w->ngarbage && nw_rng_below(&w->rng, 2)) {
+		unsigned i = (unsigned)nw_rng_below(&w->rng, w->ngarbage);
+		struct garbage g = w->garbage[i];
+		if (g.as != w->cur)
+			return;
+		w->garbage[i] = w->garbage[--w->ngarbage];
+		kwrite(w, g.slot, 0);
+		invlpg(w, g.va);
+		return;
+	}
+	if (w->ngarbage == MAX_GARBAGE)
+		return;
+	uint64_t va = random_user_va(w);
+	int level = 1 + (int)nw_rng_below(&w->rng, 2);
+	uint64_t slot = slot_for(w, va, level, level == 1), val = nw_rng_next(&w->rng);
+	if (!slot || gread(w, slot) || is_garbage(w, slot))
+		return;
+	/* Mostly plausible garbage: reserved bits clear half the time. */
+	if (nw_rng_below(&w->rng, 2))
+		val &= 0x80003fffffffffffull;
+	w->garbage[w->ngarbage++] = (struct garbage){ w->cur, slot, va };
+	kwrite(w, slot, val | NW_PTE_P);
+	invlpg(w, va);
+}
+
+/* Kernel data stores to free or data frames: former tables become data. */
+static void op_kdata(struct world *w)
+{
+	uint64_t gfn = nw_rng_below(&w->rng, POOL_FRAMES);
+
+	if (w->fstate[gfn] != F_FREE && w->fstate[gfn] != F_DATA)
+		return;
+	for (int i = 0, n = 1 + (int)nw_rng_below(&w->rng, 6); i < n; i++)
+		kwrite(w, (gfn << NW_PAGE_SHIFT) + 8 * nw_rng_below(&w->rng, 512), nw_rng_next(&w->rng));
+}
+
+static void op_mode(struct world *w)
+{
+	switch (nw_rng_below(&w->rng, 6)) {
+	case 0: w->gmode.wp = !w->gmode.wp; break;
+	case 1: w->gmode.smep = !w->gmode.smep; break;
+	case 2: w->gmode.smap = !w->gmode.smap; break;
+	case 3: w->gmode.nxe = !w->gmode.nxe; break;
+	case 4: w->gmode.pke = !w->gmode.pke; w->gmode.pkru = (uint32_t)nw_rng_next(&w->rng); break;
+	default: w->gmode.ac = !w->gmode.ac; break;
+	}
+	load_cr3(w, w->cur, false);
+}
+
+static void op_access(struct world *w)
+{
+	uint64_t r = nw_rng_next(&w->rng);
+	unsigned access = (r & 1) ? NW_ACC_WRITE : ((r >> 1) % 5 == 0 ? NW_ACC_FETCH : NW_ACC_READ);
+	uint64_t va;
+
+	switch ((r >> 4) % 8) {
+	case 0:
+		va = DMAP + nw_rng_below(&w->rng, RAM_SIZE / 8) * 8;
+		break;
+	case 1:
+		va = LARGE_VA + nw_rng_below(&w->rng, LARGE_SLOTS * NW_LEVEL_SIZE(2) / 8) * 8;
+		access |= NW_ACC_USER;
+		break;
+	case 2:
+		va = random_user_va(w) + 8 * nw_rng_below(&w->rng, 512);
+		if ((r >> 8) & 1)
+			access |= NW_ACC_IMPLICIT;
+		break;
+	case 3:
+	case 4:
+	case 5:
+		va = w->recent[nw_rng_below(&w->rng, 16)] + 8 * nw_rng_below(&w->rng, 512);
+		access |= NW_ACC_USER;
+		break;
+	default:
+		va = random_user_va(w) + 8 * nw_rng_below(&w->rng, 512);
+		access |= NW_ACC_USER;
+	}
+	check_access(w, va, access);
+}
+
+/* ---- the world ---- */
+
+static void world_init(struct world *w, uint64_t seed, const struct nw_shadow_cfg *tweak)
+{
+	struct nw_shadow_cfg cfg;
+
+	memset(w, 0, sizeof(*w));
+	w->rng.s = seed;
+	w->mem = nw_test_arena(256ull << 20, 46);
+	nw_acc_plain(&w->hacc, w->mem);
+	w->ref_acc = (struct nw_acc){ .ops = &ref_ops, .ctx = w };
+	assert_int_equal(nw_fmt_x86_init(&w->fmt, 46, 0), 0);
+	/* Guest RAM: the arena's first frames, which a fresh arena hands out in order. */
+	for (uint64_t i = 0; i < RAM_FRAMES; i++) {
+		uint64_t hpa;
+		assert_int_equal(nw_mem_alloc(w->mem, &hpa), 0);
+		if (!i)
+			w->ram_hpa = hpa;
+		assert_true(hpa == w->ram_hpa + i * NW_PAGE_SIZE);
+	}
+	for (uint64_t gfn = 0; gfn < RAM_FRAMES; gfn++)
+		w->fstate[gfn] = gfn < POOL_FRAMES ? F_FREE : F_KERNEL;
+	for (uint32_t gfn = 0; gfn < POOL_FRAMES; gfn++)
+		w->freelist[w->nfree++] = gfn;
+
+	/* Boot, paging off: the direct map (2 MiB, global) and the address spaces. */
+	uint64_t pdpt = frame_alloc(w, F_KERNEL), pd = frame_alloc(w, F_KERNEL);
+	for (uint64_t i = 0; i < RAM_SIZE / NW_LEVEL_SIZE(2); i++)
+		*gptr(w, pd + 8 * i) = (i << 21) | NW_PTE_P | NW_PTE_RW | NW_PTE_PS | NW_PTE_G;
+	*gptr(w, pdpt) = pd | NW_PTE_P | NW_PTE_RW;
+	for (int as = 0; as < NAS; as++) {
+		w->root[as] = frame_alloc(w, F_PT);
+		*gptr(w, w->root[as] + 8 * NW_LEVEL_INDEX(DMAP, 4)) = pdpt | NW_PTE_P | NW_PTE_RW;
+	}
+	w->gmode = (struct nw_x86_mode){ .levels = 4, .wp = true, .nxe = true };
+
+	if (tweak)
+		cfg = *tweak;
+	else
+		nw_shadow_cfg_default(&cfg);
+	cfg.mem = w->mem;
+	cfg.ops.gpa_to_hpa = p2m_cb;
+	cfg.ops.flush_tlb = flush_cb;
+	cfg.ctx = w;
+	cfg.maxphyaddr = 46;
+	assert_int_equal(nw_shadow_create(&cfg, &w->sh), 0);
+	load_cr3(w, 0, false);
+}
+
+static void world_fini(struct world *w)
+{
+	nw_shadow_destroy(w->sh);
+	nw_mem_destroy(w->mem);
+}
+
+static bool checked(struct world *w, const char *what)
+{
+	char msg[256];
+
+	if (w->failed)
+		return false;
+	if (nw_shadow_check(w->sh, &w->gmode, msg, sizeof(msg)) < 0) {
+		failf(w, "checker after %s: %s", what, msg);
+		return false;
+	}
+	return true;
+}
+
+static const char *random_op(struct world *w)
+{
+	uint64_t r = nw_rng_below(&w->rng, 100);
+
+	if (r < 30) { op_access(w); return "access"; }
+	if (r < 46) { op_map(w); return "map"; }
+	if (r < 53) { op_unmap(w); return "unmap"; }
+	if (r < 56) { op_unmap_range(w); return "unmap_range"; }
+	if (r < 62) { op_mprotect(w); return "mprotect"; }
+	if (r < 65) { op_age(w); return "age"; }
+	if (r < 67) { op_upper(w); return "upper"; }
+	if (r < 72) { op_large(w); return "large"; }
+	if (r < 74) { op_garbage(w); return "garbage"; }
+	if (r < 80) { op_kdata(w); return "kdata"; }
+	if (r < 87) { load_cr3(w, (int)nw_rng_below(&w->rng, NAS), nw_rng_below(&w->rng, 3) == 0); return "cr3"; }
+	if (r < 89) { flush(w); return "flush"; }
+	if (r < 91) { op_mode(w); return "mode"; }
+	invlpg(w, nw_rng_below(&w->rng, 2) ? random_user_va(w) : DMAP + nw_rng_below(&w->rng, RAM_SIZE));
+	return "invlpg";
+}
+
+/* Run `steps` random steps with the checker after each: the step that failed, or -1. */
+static long run_random(struct world *w, unsigned steps)
+{
+	for (unsigned s = 0; s < steps; s++) {
+		const char *op = random_op(w);
+		if (!checked(w, op))
+			return (long)s;
+	}
+	return -1;
+}
+
+/* ---- tests ---- */
+
+static void test_map_unit(void **state)
+{
+	struct sh_map m = { 0 };
+	static uint64_t model[4096];
+	struct nw_rng rng = { 7 };
+	uint64_t v;
+
+	for (int i = 0; i < 200000; i++) {
+		uint64_t k = nw_rng_below(&rng, 4096);
+		if (nw_rng_below(&rng, 3)) {
+			assert_int_equal(sh_map_put(&m, k * 4096, i + 1ull), 0);
+			model[k] = i + 1ull;
+		} else {
+			sh_map_del(&m, k * 4096);
+			model[k] = 0;
+		}
+	}
+	uint64_t n = 0;
+	for (uint64_t k = 0; k < 4096; k++) {
+		bool found = sh_map_get(&m, k * 4096, &v);
+		assert_int_equal(found, model[k] != 0);
+		if (found)
+			assert_int_equal(v, model[k]);
+		n += found;
+	}
+	assert_int_equal(n, m.n);
+	sh_map_free(&m);
+}
+
+static void test_random(void **state)
+{
+	struct nw_shadow_stats sum = { 0 };
+	unsigned long total = 0;
+
+	for (uint64_t seed = 1; seed <= RANDOM_SEEDS; seed++) {
+		struct world w;
+		world_init(&w, seed, NULL);
+		long bad = run_random(&w, RANDOM_STEPS);
+		if (bad >= 0)
+			fail_msg("seed %llu step %ld: %s", (unsigned long long)seed, bad, w.fail);
+		const struct nw_shadow_stats *s = nw_shadow_stats(w.sh);
+		print_message("seed %llu: pages %llu created %llu zaps %llu emulated %llu unsyncs %llu "
+			      "syncs %llu invlpg_syncs %llu unshadowed %llu fixed %llu injected %llu "
+			      "mmio %llu\n",
+			      (unsigned long long)seed, (unsigned long long)s->pages,
+			      (unsigned long long)s->pages_created, (unsigned long long)s->zaps,
+			      (unsigned long long)s->emulated_writes, (unsigned long long)s->unsyncs,
+			      (unsigned long long)s->syncs, (unsigned long long)s->invlpg_syncs,
+			      (unsigned long long)s->unshadowed, (unsigned long long)s->faults_fixed,
+			      (unsigned long long)s->faults_injected, (unsigned long long)s->faults_mmio);
+		const uint64_t *a = (const uint64_t *)s;
+		uint64_t *b = (uint64_t *)&sum;
+		for (size_t i = 0; i < sizeof(sum) / sizeof(uint64_t); i++)
+			b[i] += a[i];
+		total += RANDOM_STEPS;
+		world_fini(&w);
+	}
+	/* Every mechanism must have run, or the test proves little. */
+	assert_true(sum.faults_fixed && sum.faults_injected);
+	assert_true(sum.faults_emulate && sum.faults_mmio);
+	assert_true(sum.unsyncs && sum.syncs && sum.invlpg_syncs);
+	assert_true(sum.zaps && sum.unshadowed);
+	assert_true(sum.root_hits && sum.root_misses && sum.write_protects);
+#ifdef NW_SHADOW_SLOW
+	assert_true(total >= 50000);
+#endif
+}
+
+/* The negative control: forgetting one write protection is caught. */
+static void test_skip_wp_caught(void **state)
+{
+	int caught = 0;
+
+	for (uint64_t seed = 1; seed <= 3; seed++) {
+		struct world w;
+		struct nw_shadow_cfg cfg;
+		nw_shadow_cfg_default(&cfg);
+		cfg.bugs = NW_SHADOW_BUG_SKIP_WP;
+		world_init(&w, seed, &cfg);
+		long bad = run_random(&w, RANDOM_STEPS);
+		if (bad >= 0) {
+			caught++;
+			print_message("seed %llu: caught at step %ld: %s\n", (unsigned long long)seed,
+				      bad, w.fail);
+		}
+		world_fini(&w);
+	}
+	assert_int_equal(caught, 3);
+}
+
+/* The same control, staged: a data frame the kernel wrote becomes a table. */
+static void staged_reuse(bool bug, int *rc_out, char *msg, size_t len)
+{
+	struct world w;
+	struct nw_shadow_cfg cfg;
+	uint64_t pf_va = USER_VA;
+
+	nw_shadow_cfg_default(&cfg);
+	cfg.bugs = bug ? NW_SHADOW_BUG_SKIP_WP : 0;
+	world_init(&w, 99, &cfg);
+	/* The kernel writes a frame as data: its direct-map leaf becomes writable. */
+	uint64_t pt = frame_alloc(&w, F_DATA);
+	kwrite(&w, pt + 8, 1234);
+	frame_free(&w, pt);
+	/* Now it is the table for USER_VA. */
+	uint64_t pde = slot_for(&w, pf_va, 2, true);
+	assert_true(pde != 0);
+	for (unsigned i = 0; i < NW_ENTRIES_PER_TABLE; i++)
+		if (gread(&w, pt + 8 * i))
+			kwrite(&w, pt + 8 * i, 0);
+	w.fstate[pt >> NW_PAGE_SHIFT] = F_PT;
+	kwrite(&w, pde, pt | NW_PTE_P | NW_PTE_RW | NW_PTE_US);
+	uint64_t data = frame_alloc(&w, F_DATA);
+	kwrite(&w, pt, data | NW_PTE_P | NW_PTE_RW | NW_PTE_US);
+	check_access(&w, pf_va, NW_ACC_USER); /* shadows the new table */
+	assert_false(w.failed);
+	*rc_out = nw_shadow_check(w.sh, &w.gmode, msg, len);
+	world_fini(&w);
+}
+
+static void test_skip_wp_staged(void **state)
+{
+	char msg[256];
+	int rc;
+
+	staged_reuse(false, &rc, msg, sizeof(msg));
+	assert_int_equal(rc, 0);
+	staged_reuse(true, &rc, msg, sizeof(msg));
+	assert_int_equal(rc, -EUCLEAN);
+	print_message("caught: %s\n", msg);
+	assert_non_null(strstr(msg, "protected guest table"));
+}
+
+/* Map `n` pages of one region, touching each: every PTE store hits a shadowed table. */
+static void populate(struct world *w, uint64_t base, unsigned n)
+{
+	for (unsigned i = 0; i < n && !w->failed; i++) {
+		uint64_t va = base + i * NW_PAGE_SIZE, slot = slot_for(w, va, 1, true);
+		uint64_t data = frame_alloc(w, F_DATA);
+		assert_true(slot && data != ~0ull);
+		kwrite(w, slot, data | NW_PTE_P | NW_PTE_RW | NW_PTE_US);
+		check_access(w, va, NW_ACC_USER | NW_ACC_WRITE);
+	}
+}
+
+static void test_unsync_feature(void **state)
+{
+	uint64_t emulated[2], unsyncs[2];
+
+	for (int on = 0; on < 2; on++) {
+		struct world w;
+		struct nw_shadow_cfg cfg;
+		nw_shadow_cfg_default(&cfg);
+		cfg.unsync = on;
+		cfg.flood_threshold = 0; /* the unmap loop would otherwise unshadow the tables */
+		world_init(&w, 5, &cfg);
+		populate(&w, USER_VA, 1024);
+		/* An munmap of it all, with INVLPGs; then a context switch resyncs. */
+		for (unsigned i = 0; i < 1024 && !w.failed; i++) {
+			uint64_t va = USER_VA + i * NW_PAGE_SIZE, slot, pte;
+			assert_true(mapped_4k(&w, va, &slot, &pte));
+			kwrite(&w, slot, 0);
+			invlpg(&w, va);
+		}
+		load_cr3(&w, 1, false);
+		assert_true(checked(&w, "unsync run"));
+		emulated[on] = nw_shadow_stats(w.sh)->emulated_writes;
+		unsyncs[on] = nw_shadow_stats(w.sh)->unsyncs;
+		world_fini(&w);
+	}
+	print_message("emulated writes: unsync off %llu, on %llu (unsyncs %llu)\n",
+		      (unsigned long long)emulated[0], (unsigned long long)emulated[1],
+		      (unsigned long long)unsyncs[1]);
+	assert_int_equal(unsyncs[0], 0);
+	assert_true(unsyncs[1] > 0);
+	assert_true(emulated[0] >= 2000);
+	assert_true(emulated[1] * 10 < emulated[0]);
+}
+
+static void test_root_cache_feature(void **state)
+{
+	uint64_t misses[2], created[2], faults[2];
+
+	for (int on = 0; on < 2; on++) {
+		struct world w;
+		struct nw_shadow_cfg cfg;
+		nw_shadow_cfg_default(&cfg);
+		cfg.root_cache = on ? 8 : 0;
+		world_init(&w, 6, &cfg);
+		for (int as = 0; as < NAS; as++) {
+			load_cr3(&w, as, false);
+			populate(&w, USER_VA, 8);
+		}
+		uint64_t base_created = nw_shadow_stats(w.sh)->pages_created;
+		uint64_t base_faults = nw_shadow_stats(w.sh)->faults_fixed;
+		for (int round = 0; round < 100; round++)
+			for (int as = 0; as < NAS; as++) {
+				load_cr3(&w, as, false);
+				for (unsigned i = 0; i < 8; i++)
+					check_access(&w, USER_VA + i * NW_PAGE_SIZE, NW_ACC_USER);
+			}
+		assert_true(checked(&w, "root cache run"));
+		misses[on] = nw_shadow_stats(w.sh)->root_misses;
+		created[on] = nw_shadow_stats(w.sh)->pages_created - base_created;
+		faults[on] = nw_shadow_stats(w.sh)->faults_fixed - base_faults;
+		world_fini(&w);
+	}
+	print_message("root cache off/on: misses %llu/%llu, pages rebuilt %llu/%llu, faults %llu/%llu\n",
+		      (unsigned long long)misses[0], (unsigned long long)misses[1],
+		      (unsigned long long)created[0], (unsigned long long)created[1],
+		      (unsigned long long)faults[0], (unsigned long long)faults[1]);
+	assert_true(misses[1] <= NAS && misses[0] >= 600);
+	assert_int_equal(created[1], 0);
+	assert_true(created[0] >= 600);
+	assert_true(faults[0] > faults[1]);
+}
+
+static void test_flood_feature(void **state)
+{
+	uint64_t unshadowed[2], emulated[2];
+
+	for (int on = 0; on < 2; on++) {
+		struct world w;
+		struct nw_shadow_cfg cfg;
+		nw_shadow_cfg_default(&cfg);
+		cfg.flood_threshold = on ? 3 : 0;
+		world_init(&w, 7, &cfg);
+		populate(&w, USER_VA, 4);
+		/* The page directory of USER_VA is shadowed; rewrite one of its free slots in a loop. */
+		uint64_t pde = slot_for(&w, USER_VA, 2, false);
+		uint64_t slot = (pde & NW_PAGE_MASK) + 8 * 300;
+		for (int i = 0; i < 100; i++)
+			kwrite(&w, slot, (uint64_t)i << 12);
+		kwrite(&w, slot, 0);
+		check_access(&w, USER_VA, NW_ACC_USER);
+		assert_true(checked(&w, "flood run"));
+		unshadowed[on] = nw_shadow_stats(w.sh)->unshadowed;
+		emulated[on] = nw_shadow_stats(w.sh)->emulated_writes;
+		world_fini(&w);
+	}
+	print_message("flood detection off/on: unshadowed %llu/%llu, emulated writes %llu/%llu\n",
+		      (unsigned long long)unshadowed[0], (unsigned long long)unshadowed[1],
+		      (unsigned long long)emulated[0], (unsigned long long)emulated[1]);
+	assert_int_equal(unshadowed[0], 0);
+	assert_true(unshadowed[1] >= 1);
+	assert_true(emulated[0] >= 101);
+	assert_true(emulated[1] < 10);
+}
+
+/* Garbage everywhere in a table: only guest faults, never a failure. */
+static void test_garbage_tables(void **state)
+{
+	struct world w;
+
+	world_init(&w, 11, NULL);
+	populate(&w, USER_VA, 16);
+	uint64_t pt = slot_for(&w, USER_VA, 1, false) & NW_PAGE_MASK;
+	uint64_t pd = slot_for(&w, USER_VA, 2, false) & NW_PAGE_MASK;
+	for (int round = 0; round < 40 && !w.failed; round++) {
+		for (unsigned i = 0; i < 64; i++) {
+			uint64_t g = nw_rng_next(&w.rng);
+			if (round & 1)
+				g &= 0x80003fffffffffffull; /* plausible: no reserved address bits */
+			kwrite(&w, (round % 3 ? pt : pd) + 8 * nw_rng_below(&w.rng, 512), g);
+		}
+		flush(&w);
+		for (unsigned i = 0; i < 400 && !w.failed; i++) {
+			uint64_t va = USER_VA + nw_rng_below(&w.rng, 1 << 30);
+			static const unsigned kinds[] = { NW_ACC_USER, NW_ACC_USER | NW_ACC_FETCH, NW_ACC_READ };
+			check_access(&w, va & ~7ull, kinds[i % 3]);
+		}
+		assert_true(checked(&w, "garbage"));
+	}
+	if (w.failed)
+		fail_msg("%s", w.fail);
+	assert_true(nw_shadow_stats(w.sh)->faults_injected > 0);
+	world_fini(&w);
+}
+
+/* CR0.WP = 0: a supervisor store to a read-only user page goes through a
+ * writable supervisor-only leaf; under SMAP it is emulated instead. */
+static void test_wp0(void **state)
+{
+	struct world w;
+	uint64_t val = 5;
+	uint32_t pf;
+
+	world_init(&w, 12, NULL);
+	uint64_t slot = slot_for(&w, USER_VA, 1, true), data = frame_alloc(&w, F_DATA);
+	kwrite(&w, slot, data | NW_PTE_P | NW_PTE_US);
+	w.gmode.wp = false;
+	load_cr3(&w, 0, false);
+	assert_int_equal(vcpu_access(&w, USER_VA, NW_ACC_WRITE, &val, &pf), R_OK);
+	assert_int_equal(*gptr(&w, data), 5);
+	assert_true(gread(&w, slot) & NW_PTE_D);
+	assert_true(checked(&w, "wp0 store"));
+	/* A user read turns the leaf back into a read-only user one. */
+	check_access(&w, USER_VA, NW_ACC_USER);
+	check_access(&w, USER_VA, NW_ACC_USER | NW_ACC_WRITE); /* guest #PF */
+	assert_true(checked(&w, "wp0 user"));
+	w.gmode.smap = true;
+	w.gmode.ac = true;
+	load_cr3(&w, 0, false);
+	uint64_t before = nw_shadow_stats(w.sh)->faults_emulate;
+	val = 6;
+	assert_int_equal(vcpu_access(&w, USER_VA, NW_ACC_WRITE, &val, &pf), R_OK);
+	assert_int_equal(*gptr(&w, data), 6);
+	assert_int_equal(nw_shadow_stats(w.sh)->faults_emulate, before + 1);
+	assert_true(checked(&w, "wp0 smap"));
+	if (w.failed)
+		fail_msg("%s", w.fail);
+	world_fini(&w);
+}
+
+/* A 5-level guest: the shadow root is a level-5 page. */
+static void test_five_levels(void **state)
+{
+	struct world w;
+	uint64_t hi = 0x00ff800000000000ull; /* above the 48-bit space */
+	uint64_t val = 77;
+	uint32_t pf;
+
+	world_init(&w, 13, NULL);
+	uint64_t pml5 = frame_alloc(&w, F_PT), pml4 = frame_alloc(&w, F_PT);
+	uint64_t pdpt = frame_alloc(&w, F_PT), pd = frame_alloc(&w, F_PT);
+	uint64_t pt = frame_alloc(&w, F_PT), data = frame_alloc(&w, F_DATA);
+	for (unsigned i = 0; i < 512; i++)
+		*gptr(&w, pml5 + 8 * i) = *gptr(&w, pml4 + 8 * i) = *gptr(&w, pdpt + 8 * i) =
+			*gptr(&w, pd + 8 * i) = *gptr(&w, pt + 8 * i) = 0;
+	const uint64_t t = NW_PTE_P | NW_PTE_RW | NW_PTE_US;
+	*gptr(&w, pml5 + 8 * NW_LEVEL_INDEX(hi, 5)) = pml4 | t;
+	*gptr(&w, pml4 + 8 * NW_LEVEL_INDEX(hi, 4)) = pdpt | t;
+	*gptr(&w, pdpt + 8 * NW_LEVEL_INDEX(hi, 3)) = pd | t;
+	*gptr(&w, pd + 8 * NW_LEVEL_INDEX(hi, 2)) = pt | t;
+	*gptr(&w, pt + 8 * NW_LEVEL_INDEX(hi, 1)) = data | t | NW_PTE_D;
+	w.root[1] = pml5;
+	w.gmode.levels = 5;
+	load_cr3(&w, 1, false);
+	assert_int_equal(sh_level(w.sh->vcpus[0].root), 5);
+	assert_int_equal(vcpu_access(&w, hi, NW_ACC_USER | NW_ACC_WRITE, &val, &pf), R_OK);
+	assert_int_equal(*gptr(&w, data), 77);
+	check_access(&w, hi + NW_PAGE_SIZE, NW_ACC_USER);
+	assert_true(checked(&w, "la57"));
+	/* A mode that differs from the root's is refused until CR3 is loaded again. */
+	struct nw_shadow_outcome o;
+	w.gmode.levels = 4;
+	assert_int_equal(nw_shadow_page_fault(w.sh, 0, &w.gmode, hi, 0, &o), -EINVAL);
+	if (w.failed)
+		fail_msg("%s", w.fail);
+	world_fini(&w);
+}
+
+/* Emulated A/D: A when a shadow entry is made, W only once D is set. */
+static void test_emulated_ad(void **state)
+{
+	struct world w;
+	uint64_t val = 1;
+	uint32_t pf;
+
+	world_init(&w, 14, NULL);
+	uint64_t slot = slot_for(&w, USER_VA, 1, true), data = frame_alloc(&w, F_DATA);
+	kwrite(&w, slot, data | NW_PTE_P | NW_PTE_RW | NW_PTE_US);
+	check_access(&w, USER_VA, NW_ACC_USER);
+	assert_true(gread(&w, slot) & NW_PTE_A);
+	assert_false(gread(&w, slot) & NW_PTE_D);
+	uint64_t fixed = nw_shadow_stats(w.sh)->faults_fixed;
+	assert_int_equal(vcpu_access(&w, USER_VA, NW_ACC_USER | NW_ACC_WRITE, &val, &pf), R_OK);
+	assert_true(gread(&w, slot) & NW_PTE_D);
+	assert_int_equal(nw_shadow_stats(w.sh)->faults_fixed, fixed + 1); /* the D fault */
+	assert_int_equal(vcpu_access(&w, USER_VA, NW_ACC_USER | NW_ACC_WRITE, &val, &pf), R_OK);
+	assert_int_equal(nw_shadow_stats(w.sh)->faults_fixed, fixed + 1);
+	assert_true(checked(&w, "a/d"));
+	/* A p2m change: the leaf goes, the next access rebuilds it. */
+	assert_int_equal(nw_shadow_zap_gpa_range(w.sh, data, NW_PAGE_SIZE), 0);
+	check_access(&w, USER_VA, NW_ACC_USER);
+	assert_true(checked(&w, "zap range"));
+	if (w.failed)
+		fail_msg("%s", w.fail);
+	world_fini(&w);
+}
+
+static void test_stats_names(void **state)
+{
+	struct world w;
+	struct nw_stat list[NW_SHADOW_STATS_MAX];
+	static const char *const want[] = {
+		"shadow.pages", "shadow.zaps", "shadow.syncs", "shadow.unsyncs",
+		"shadow.emulated_writes", "shadow.root_hits", "shadow.root_misses",
+		"shadow.unshadowed", "shadow.faults.fixed", "shadow.faults.injected",
+	};
+
+	world_init(&w, 15, NULL);
+	size_t n = nw_shadow_stats_list(w.sh, list, NW_SHADOW_STATS_MAX);
+	assert_true(n <= NW_SHADOW_STATS_MAX);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		bool found = false;
+		for (size_t j = 0; j < n; j++)
+			found |= !strcmp(list[j].name, want[i]);
+		assert_true(found);
+	}
+	world_fini(&w);
+}
+
+/* Room: with few pages allowed, old ones are reclaimed and all stays sound. */
+static void test_reclaim(void **state)
+{
+	struct world w;
+	struct nw_shadow_cfg cfg;
+
+	nw_shadow_cfg_default(&cfg);
+	cfg.max_pages = 40;
+	world_init(&w, 16, &cfg);
+	long bad = run_random(&w, 3000);
+	if (bad >= 0)
+		fail_msg("step %ld: %s", bad, w.fail);
+	assert_true(nw_shadow_stats(w.sh)->reclaimed > 0);
+	assert_true(nw_shadow_stats(w.sh)->pages <= 40);
+	world_fini(&w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_map_unit),
+		cmocka_unit_test(test_stats_names),
+		cmocka_unit_test(test_emulated_ad),
+		cmocka_unit_test(test_wp0),
+		cmocka_unit_test(test_five_levels),
+		cmocka_unit_test(test_garbage_tables),
+		cmocka_unit_test(test_unsync_feature),
+		cmocka_unit_test(test_root_cache_feature),
+		cmocka_unit_test(test_flood_feature),
+		cmocka_unit_test(test_skip_wp_staged),
+		cmocka_unit_test(test_skip_wp_caught),
+		cmocka_unit_test(test_reclaim),
+		cmocka_unit_test(test_random),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
