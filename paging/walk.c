@@ -103,12 +103,43 @@ void nw_walk_set_ad(const struct nw_fmt *f, const struct nw_acc *acc,
 	}
 }
 
+bool nw_walk_x86_complete(const struct nw_fmt *f, const struct nw_acc *acc,
+			  const struct nw_walk1d *r, uint64_t va, unsigned access,
+			  const struct nw_x86_mode *mode, struct nw_walk *w)
+{
+	struct nw_attr leaf;
+	uint32_t err;
+
+	/* A not-present fault can have error code 0 (a supervisor read). */
+	if (r->status == NW_W1D_NOT_PRESENT) {
+		err = nw_x86_access_fault(0, 0, access, mode) & ~NW_PFEC_P;
+	} else if (r->status == NW_W1D_RSVD) {
+		err = nw_x86_access_fault(0, 0, access, mode) | NW_PFEC_RSVD;
+	} else {
+		f->attr(f, r->leaf, r->level, &leaf);
+		err = nw_x86_access_fault(r->prot, leaf.pkey, access, mode);
+		if (!err) {
+			nw_walk_set_ad(f, acc, r, access & NW_ACC_WRITE, w);
+			w->pa = r->pa;
+			w->level = r->level;
+			w->page_size = NW_LEVEL_SIZE(r->level);
+			w->prot = r->prot;
+			w->pkey = leaf.pkey;
+			return true;
+		}
+	}
+	w->fault = NW_FAULT_PF;
+	w->pf_error = err;
+	w->fault_addr = va;
+	w->fault_level = r->level;
+	return false;
+}
+
 int nw_walk_x86(const struct nw_fmt *f, const struct nw_acc *acc, uint64_t root,
 		uint64_t va, unsigned access, const struct nw_x86_mode *mode,
 		struct nw_walk *w)
 {
 	struct nw_walk1d r;
-	struct nw_attr leaf;
 
 	if (!mode || (mode->levels != 4 && mode->levels != 5))
 		return -EINVAL;
@@ -117,31 +148,6 @@ int nw_walk_x86(const struct nw_fmt *f, const struct nw_acc *acc, uint64_t root,
 	memset(w, 0, sizeof(*w));
 	nw_walk_tables(f, acc, root, mode->levels, va, mode->nxe ? NW_FMT_NXE : 0,
 		       NW_DIM_GUEST, w, &r);
-
-	/* A not-present fault can have error code 0 (a supervisor read). */
-	uint32_t err = 0;
-	bool fault = true;
-	if (r.status == NW_W1D_NOT_PRESENT) {
-		err = nw_x86_access_fault(0, 0, access, mode) & ~NW_PFEC_P;
-	} else if (r.status == NW_W1D_RSVD) {
-		err = nw_x86_access_fault(0, 0, access, mode) | NW_PFEC_RSVD;
-	} else {
-		f->attr(f, r.leaf, r.level, &leaf);
-		err = nw_x86_access_fault(r.prot, leaf.pkey, access, mode);
-		fault = err != 0;
-	}
-	if (fault) {
-		w->fault = NW_FAULT_PF;
-		w->pf_error = err;
-		w->fault_addr = va;
-		w->fault_level = r.level;
-		return 0;
-	}
-	nw_walk_set_ad(f, acc, &r, access & NW_ACC_WRITE, w);
-	w->pa = r.pa;
-	w->level = r.level;
-	w->page_size = NW_LEVEL_SIZE(r.level);
-	w->prot = r.prot;
-	w->pkey = leaf.pkey;
+	nw_walk_x86_complete(f, acc, &r, va, access, mode, w);
 	return 0;
 }

@@ -33,7 +33,6 @@ int tlb_walk1d(struct nw_tlb *t, const struct nw_tlb_walker *wk, uint64_t va, un
 	const struct nw_x86_mode *mode = &wk->mode;
 	const struct nw_fmt *f = wk->fmt;
 	struct nw_walk1d r;
-	struct nw_attr leaf;
 
 	if (!f || !wk->acc || (mode->levels != 4 && mode->levels != 5))
 		return -EINVAL;
@@ -58,32 +57,9 @@ int tlb_walk1d(struct nw_tlb *t, const struct nw_tlb_walker *wk, uint64_t va, un
 	};
 	nw_walk_tables_from(&src, table, level, prot, va, w, &r);
 
-	/* As nw_walk_x86: a not-present fault can have error code 0. */
-	uint32_t err;
-	if (r.status == NW_W1D_NOT_PRESENT) {
-		err = nw_x86_access_fault(0, 0, access, mode) & ~NW_PFEC_P;
-	} else if (r.status == NW_W1D_RSVD) {
-		err = nw_x86_access_fault(0, 0, access, mode) | NW_PFEC_RSVD;
-	} else {
-		f->attr(f, r.leaf, r.level, &leaf);
-		err = nw_x86_access_fault(r.prot, leaf.pkey, access, mode);
-		if (!err) {
-			nw_walk_set_ad(f, wk->acc, &r, access & NW_ACC_WRITE, w);
-			if (cached) {
-				psc_fill(t, f, va, &r, level, prot);
-				tlb_pwc_fill_guest(t, f, va, w);
-			}
-			w->pa = r.pa;
-			w->level = r.level;
-			w->page_size = NW_LEVEL_SIZE(r.level);
-			w->prot = r.prot;
-			w->pkey = leaf.pkey;
-			return 0;
-		}
+	if (nw_walk_x86_complete(f, wk->acc, &r, va, access, mode, w) && cached) {
+		psc_fill(t, f, va, &r, level, prot);
+		tlb_pwc_fill_guest(t, f, va, w);
 	}
-	w->fault = NW_FAULT_PF;
-	w->pf_error = err;
-	w->fault_addr = va;
-	w->fault_level = r.level;
 	return 0;
 }

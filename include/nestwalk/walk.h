@@ -203,6 +203,16 @@ int nw_walk_x86(const struct nw_fmt *f, const struct nw_acc *acc, uint64_t root,
 		uint64_t va, unsigned access, const struct nw_x86_mode *mode,
 		struct nw_walk *w);
 
+/*
+ * The x86 half of nw_walk_x86, for walkers that walk the tables their own
+ * way (starting below the root after a paging-structure-cache hit): apply
+ * the permission rules to table walk r, fill the fault or the translation
+ * in w, and set A/D on success. Returns true when the access is allowed.
+ */
+bool nw_walk_x86_complete(const struct nw_fmt *f, const struct nw_acc *acc,
+			  const struct nw_walk1d *r, uint64_t va, unsigned access,
+			  const struct nw_x86_mode *mode, struct nw_walk *w);
+
 /* Everything a two-dimensional walk needs to know. */
 struct nw_walk2d_cfg {
 	const struct nw_acc *acc;          /* host-physical entry accessor */
