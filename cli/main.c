@@ -9,6 +9,8 @@
 
 #include "cli.h"
 
+int cli_explain(int argc, char **argv); /* explain.c */
+
 struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -17,6 +19,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "run", cli_run, "run one workload in one VM configuration and print its figures" },
+	{ "explain", cli_explain, "print one 2D (nested paging) walk, reference by reference" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
