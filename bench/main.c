@@ -93,6 +93,10 @@ int main(int argc, char **argv)
 		return 2;
 	nw_bench_hw_setup(&hw);
 	nw_bench_hw_register();
+	nw_bench_walk_register();
+	nw_bench_tlb_register();
+	nw_bench_invept_register();
+	nw_bench_table_register();
 	nw_gb_run();
 	nw_bench_hw_teardown();
 	nw_gb_shutdown();

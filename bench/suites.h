@@ -4,6 +4,10 @@
 
 #include "hw.h"
 
+#include <nestwalk/ept.h>
+#include <nestwalk/pt.h>
+#include <nestwalk/tlb.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -23,5 +27,52 @@ int nw_bench_hw_setup(const struct nw_bench_hw_opts *o);
 void nw_bench_hw_register(void);
 /* Frees the last buffer, restores hugetlb pages and closes the counters. */
 void nw_bench_hw_teardown(void);
+
+/* ---- the model suites (suite_walk.c, suite_tlb.c, suite_invept.c,
+ * suite_table.c) ---------------------------------------------------------- */
+
+void nw_bench_walk_register(void);
+void nw_bench_tlb_register(void);
+void nw_bench_invept_register(void);
+void nw_bench_table_register(void);
+
+/* A 2D world: guest x86-64 tables in guest memory (GPA [0, DATA_GPA)) over
+ * an EPT, with guest-virtual [0, ws) mapped to GPA DATA_GPA + [0, ws). Data
+ * pages are never touched (NW_TLB_WALK_NO_DATA), so only tables cost
+ * memory. Guest memory lives at HPA GPA_OFF + gpa in a sparse arena. */
+#define NW_BENCH_GPA_OFF (1ull << 30)
+#define NW_BENCH_DATA_GPA (1ull << 30)
+
+struct nw_bench_world {
+	struct nw_mem gmem;       /* first: the guest frame allocator's nw_mem */
+	struct nw_mem *host;
+	uint64_t next, ws;
+	struct nw_fmt gfmt;
+	struct nw_pt guest;
+	struct nw_ept ept;
+	struct nw_acc hacc;
+	uint64_t eptp;
+	struct nw_walk2d_cfg cfg;
+	struct nw_tlb_walker wk;  /* cfg, with NW_TLB_WALK_NO_DATA */
+};
+
+/* gmax, hmax: NW_MAP_MAX_*. 0 or a negative errno. */
+int nw_bench_world_init(struct nw_bench_world *w, int glevels, int hlevels,
+			uint64_t ws, unsigned gmax, unsigned hmax);
+void nw_bench_world_destroy(struct nw_bench_world *w);
+
+/* A preset's TLB set and latency model, in the world's EPT context. */
+struct nw_bench_model {
+	struct nw_tlb *tlb;
+	struct nw_lat *lat;
+};
+
+int nw_bench_model_init(struct nw_bench_model *m, const char *preset,
+			const struct nw_bench_world *w, char *err, size_t errlen);
+void nw_bench_model_destroy(struct nw_bench_model *m);
+/* Every cycle the stats charged. */
+uint64_t nw_bench_cycles(const struct nw_tlb_stats *s);
+/* splitmix64. */
+uint64_t nw_bench_rand(uint64_t *state);
 
 #endif
