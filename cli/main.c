@@ -10,6 +10,7 @@
 #include "cli.h"
 
 int cli_explain(int argc, char **argv); /* explain.c */
+#include "report.h"
 
 struct command {
 	const char *name;
@@ -19,6 +20,8 @@ struct command {
 
 static const struct command commands[] = {
 	{ "run", cli_run, "run one workload in one VM configuration and print its figures" },
+	{ "compare", cli_compare, "run a matrix of modes, workloads, pages and CPUs; write the report" },
+	{ "report", cli_report, "render the report from saved results.json files (merging shards)" },
 	{ "explain", cli_explain, "print one 2D (nested paging) walk, reference by reference" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

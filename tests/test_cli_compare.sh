@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# nestwalk compare and report: a small matrix (the vendor rule skips ept on
+# an AMD preset), the report's figures equal results.json's, three shards
+# merged by report equal the unsharded results, and bad input exits 2 with
+# one line. Usage: test_cli_compare.sh PATH/TO/nestwalk
+set -u
+nw=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+
+fail() {
+	echo "FAIL: $*"
+	fails=$((fails + 1))
+}
+
+if ! command -v gnuplot >/dev/null || ! command -v jq >/dev/null; then
+	echo "SKIP: gnuplot or jq is not installed"
+	exit 77
+fi
+
+matrix=(--modes native,ept,npt,shadow --workloads random:ws=1m,ops=4000,seq:ws=512k,passes=1
+	--pages 4k,2m --cpus generic,zen4)
+
+"$nw" compare "${matrix[@]}" --out "$tmp/all" >"$tmp/out" 2>"$tmp/err" ||
+	fail "compare failed: $(cat "$tmp/err")"
+for f in results.json report.md report.html cells.csv; do
+	[ -s "$tmp/all/$f" ] || fail "compare wrote no $f"
+done
+r=$tmp/all/results.json
+[ "$(jq '.cells | length' "$r")" = 32 ] || fail "want 32 cells"
+[ "$(jq '[.cells[] | select(.mode == "ept" and .cpu == "zen4" and .status == "skipped")] | length' "$r")" = 4 ] ||
+	fail "ept on zen4 is not skipped by the vendor rule"
+jq -e '[.cells[] | select(.status == "skipped") | .reason | length > 0] | all' "$r" >/dev/null ||
+	fail "a skipped cell has no reason"
+grep -q '^## Skipped' "$tmp/all/report.md" || fail "report.md does not list the skipped cells"
+[ "$(grep -c '<svg' "$tmp/all/report.html")" -ge 5 ] || fail "report.html lacks its inline SVG charts"
+grep -q '<img\|<script src\|<link ' "$tmp/all/report.html" && fail "report.html is not self-contained"
+
+# Every ok cell's row in report.md carries results.json's figures.
+check_md() {
+	local dir=$1
+	jq -r '.cells[] | select(.status == "ok") |
+		[.mode, .workload, .pages, .cpu, .figures["cycles.per_access"], .figures["walk.refs_per_walk"],
+		 .figures["tlb.miss_rate"], .figures["exits.per_1k"], .figures["cycles.data.per_access"]] | @tsv' \
+		"$dir/results.json" >"$tmp/cells.tsv"
+	local n=0
+	while IFS=$'\t' read -r mode wl pages cpu cyc refs miss exits data; do
+		n=$((n + 1))
+		local row
+		row=$(grep -F "| $mode | $wl | $pages | $cpu |" "$dir/report.md")
+		[ -n "$row" ] || { fail "report.md has no row for $mode $wl $pages $cpu"; continue; }
+		for v in "$cyc" "$refs" "$miss" "$exits" "$data"; do
+			local want
+			want=$(printf '%.6g' "$v")
+			case "$row" in
+			*"| $want |"*) ;;
+			*) fail "report.md row $mode $wl $pages $cpu lacks $want (results.json $v)" ;;
+			esac
+		done
+	done <"$tmp/cells.tsv"
+	[ "$n" -gt 0 ] || fail "no ok cells in $dir"
+}
+check_md "$tmp/all"
+
+# Three shards, merged, are the unsharded run.
+for i in 1 2 3; do
+	"$nw" compare "${matrix[@]}" --shard $i/3 --out "$tmp/s$i" >/dev/null 2>"$tmp/err" ||
+		fail "shard $i/3 failed: $(cat "$tmp/err")"
+done
+"$nw" report "$tmp/s2/results.json" "$tmp/s3/results.json" "$tmp/s1/results.json" --out "$tmp/merged" \
+	>/dev/null 2>"$tmp/err" || fail "report failed: $(cat "$tmp/err")"
+jq -S . "$r" >"$tmp/a.json"
+jq -S . "$tmp/merged/results.json" >"$tmp/b.json" 2>/dev/null
+cmp -s "$tmp/a.json" "$tmp/b.json" || fail "3 shards merged differ from the unsharded results.json"
+check_md "$tmp/merged"
+
+# Usage errors and bad input: exit 2, one line on stderr.
+bad() {
+	"$nw" "$@" >"$tmp/out" 2>"$tmp/err"
+	local rc=$?
+	[ "$rc" -eq 2 ] || fail "nestwalk $* exited $rc, want 2"
+	[ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "nestwalk $*: stderr is not one line: $(cat "$tmp/err")"
+}
+echo '{"config": ' >"$tmp/truncated.json"
+echo '{"hello": 1}' >"$tmp/other.json"
+bad compare
+bad compare --out "$tmp/x" --bogus
+bad compare --out "$tmp/x" --modes native,vmware
+bad compare --out "$tmp/x" --workloads nosuch
+bad compare --out "$tmp/x" --workloads random:nokey=1
+bad compare --out "$tmp/x" --pages 1g
+bad compare --out "$tmp/x" --cpus pentium
+bad compare --out "$tmp/x" --shard 4/3
+bad compare --out "$tmp/x" --shard x
+bad report --out "$tmp/x"
+bad report "$tmp/nosuch.json" --out "$tmp/x"
+bad report "$tmp/truncated.json" --out "$tmp/x"
+bad report "$tmp/other.json" --out "$tmp/x"
+bad report "$r" --out "$tmp/x" --bogus
+"$nw" compare --help | grep -q '^Usage: nestwalk compare' || fail "compare --help"
+"$nw" report --help | grep -q '^Usage: nestwalk report' || fail "report --help"
+
+if [ "$fails" -ne 0 ]; then
+	echo "$fails failure(s)"
+	exit 1
+fi
+echo "ok"
