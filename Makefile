@@ -1,5 +1,5 @@
 # Thin wrapper: every target sets itself up, so each works on a fresh machine.
-.PHONY: all setup build test test-default test-asan release clean
+.PHONY: all setup build test test-default test-asan release report clean
 
 all: build
 
@@ -13,6 +13,10 @@ build: setup
 release: setup
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release
+
+# The main job: the built-in comparison matrix, rendered as build/report/.
+report: release
+	@./build/release/nestwalk compare --out $(CURDIR)/build/report
 
 test: test-default test-asan
 

@@ -8,6 +8,7 @@ packages=(
 	build-essential cmake ninja-build pkg-config
 	libcmocka-dev
 	libbenchmark-dev libhwloc-dev libpfm4-dev g++ libjansson-dev
+	gnuplot-nox jq
 )
 
 missing=()
