@@ -109,7 +109,7 @@ static json_t *list_json(const struct list *l)
 	return a;
 }
 
-/* Every figure of one ok cell: the derived ones (wall time aside: it is not
+/* The figures of one ok cell (its "stats" hold every counter): the derived ones (wall time aside: it is not
  * reproducible), the cycle components per access, and the headline counts. */
 static json_t *cell_figures(const struct nw_run_result *r)
 {
@@ -131,6 +131,16 @@ static json_t *cell_figures(const struct nw_run_result *r)
 	nw_run_stat(r, "walks", &v);
 	json_object_set_new(o, "walks", json_integer((json_int_t)v));
 	return o;
+}
+
+/* A counter as JSON: an integer, or "0x..." past JSON's signed 64 bits (checksums). */
+static json_t *stat_json(uint64_t v)
+{
+	char buf[24];
+	if (v <= INT64_MAX)
+		return json_integer((json_int_t)v);
+	snprintf(buf, sizeof(buf), "0x%016llx", (unsigned long long)v);
+	return json_string(buf);
 }
 
 struct matrix {
@@ -281,6 +291,10 @@ int cli_compare(int argc, char **argv)
 			} else {
 				json_object_set_new(cell, "status", json_string("ok"));
 				json_object_set_new(cell, "figures", cell_figures(res));
+				json_t *stats = json_object();
+				for (size_t k = 0; k < res->nstats; k++)
+					json_object_set_new(stats, res->stats[k].name, stat_json(res->stats[k].value));
+				json_object_set_new(cell, "stats", stats);
 			}
 		}
 		if (why) {

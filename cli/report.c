@@ -144,7 +144,40 @@ static int write_csv(const char *dir, json_t *cells, char *err, size_t n)
 
 /* ---- conclusions ---- */
 
-/* One paragraph per workload, pages and CPU: the winner, what dominates it. */
+static bool same_group(json_t *a, json_t *b)
+{
+	return !strcmp(field(a, "workload"), field(b, "workload")) &&
+	       !strcmp(field(a, "pages"), field(b, "pages")) && !strcmp(field(a, "cpu"), field(b, "cpu"));
+}
+
+/* The translation component (every cycle part but the data access itself)
+ * that costs a cell the most per access. */
+static const char *dominant_translation(json_t *c, double *value, double *share)
+{
+	const char *dom = NULL;
+	double total = 0;
+	*value = -1;
+	for (int p = 0; cli_cycle_parts[p]; p++) {
+		char name[64];
+		snprintf(name, sizeof(name), "%s.per_access", cli_cycle_parts[p]);
+		double v = figure(c, name);
+		if (!strcmp(cli_cycle_parts[p], "cycles.data"))
+			continue;
+		total += v;
+		if (v > *value) {
+			*value = v;
+			dom = cli_cycle_parts[p];
+		}
+	}
+	*share = total > 0 ? *value / total : 0;
+	return dom;
+}
+
+/*
+ * One paragraph per workload, pages and CPU: which virtualized mode wins,
+ * by how much against native, and what dominates the translation cost of
+ * the slowest mode.
+ */
 static void conclusions(FILE *f, json_t *cells, bool html)
 {
 	size_t i, j;
@@ -156,50 +189,55 @@ static void conclusions(FILE *f, json_t *cells, bool html)
 		json_array_foreach(cells, j, d) {
 			if (j >= i)
 				break;
-			if (is_ok(d) && !strcmp(field(c, "workload"), field(d, "workload")) &&
-			    !strcmp(field(c, "pages"), field(d, "pages")) && !strcmp(field(c, "cpu"), field(d, "cpu")))
+			if (is_ok(d) && same_group(c, d))
 				first = false;
 		}
 		if (!first)
 			continue;
-		json_t *best = c, *worst = c;
+		json_t *best = NULL, *worst = NULL, *native = native_of(cells, c);
 		json_array_foreach(cells, j, d) {
-			if (!is_ok(d) || strcmp(field(c, "workload"), field(d, "workload")) ||
-			    strcmp(field(c, "pages"), field(d, "pages")) || strcmp(field(c, "cpu"), field(d, "cpu")))
+			if (!is_ok(d) || !same_group(c, d) || d == native)
 				continue;
-			if (figure(d, "cycles.per_access") < figure(best, "cycles.per_access"))
+			if (!best || figure(d, "cycles.per_access") < figure(best, "cycles.per_access"))
 				best = d;
-			if (figure(d, "cycles.per_access") > figure(worst, "cycles.per_access"))
+			if (!worst || figure(d, "cycles.per_access") > figure(worst, "cycles.per_access"))
 				worst = d;
-		}
-		const char *dom = cli_cycle_parts[0];
-		double domv = -1, total = 0;
-		for (int p = 0; cli_cycle_parts[p]; p++) {
-			char name[64];
-			snprintf(name, sizeof(name), "%s.per_access", cli_cycle_parts[p]);
-			double v = figure(worst, name);
-			total += v;
-			if (v > domv) {
-				domv = v;
-				dom = cli_cycle_parts[p];
-			}
 		}
 		fprintf(f, html ? "<p><b>%s, %s pages, %s CPU:</b> " : "- **%s, %s pages, %s CPU:** ",
 			field(c, "workload"), field(c, "pages"), field(c, "cpu"));
-		fprintf(f, "%s is fastest at " NUM " modelled cycles per access", field(best, "mode"),
+		if (native)
+			fprintf(f, "native runs at " NUM " modelled cycles per access. ",
+				figure(native, "cycles.per_access"));
+		if (!best) {
+			fprintf(f, "No virtualized mode ran.");
+			fprintf(f, html ? "</p>\n" : "\n");
+			continue;
+		}
+		fprintf(f, "Of the virtualized modes, %s wins at " NUM, field(best, "mode"),
 			figure(best, "cycles.per_access"));
+		if (slowdown(cells, best) > 0)
+			fprintf(f, " (" NUM "x native)", slowdown(cells, best));
+		double v, share;
+		const char *dom = dominant_translation(best, &v, &share);
+		if (dom && v > 0)
+			fprintf(f, "; its largest translation cost is %s (" NUM " cycles per access)", dom, v);
+		else
+			fprintf(f, "; it spends next to nothing on translation");
+		fprintf(f, ".");
 		if (worst != best) {
-			fprintf(f, "; %s is slowest at " NUM, field(worst, "mode"),
+			fprintf(f, " %s is slowest at " NUM, field(worst, "mode"),
 				figure(worst, "cycles.per_access"));
 			if (slowdown(cells, worst) > 0)
 				fprintf(f, " (" NUM "x native)", slowdown(cells, worst));
-			fprintf(f, ", and %s dominates its cost (%.0f%%)", dom,
-				total > 0 ? 100 * domv / total : 0);
+			dom = dominant_translation(worst, &v, &share);
+			if (dom)
+				fprintf(f, ", dominated by %s (" NUM " cycles per access, %.0f%% of its translation cost)",
+					dom, v, 100 * share);
 			if (figure(worst, "exits.per_1k") > 0)
-				fprintf(f, ", with " NUM " VM exits per 1,000 accesses",
-					figure(worst, "exits.per_1k"));
+				fprintf(f, ", with " NUM " VM exits per 1,000 accesses", figure(worst, "exits.per_1k"));
+			fprintf(f, ".");
 		}
-		fprintf(f, html ? ".</p>\n" : ".\n");
+		fprintf(f, html ? "</p>\n" : "\n");
 	}
 }
 
