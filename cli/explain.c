@@ -39,7 +39,7 @@ int cli_explain(int argc, char **argv); /* declared for main.c too */
 #define ENTRY_PS (1ull << 7)       /* x86 PS and EPT bit 7: the entry maps a page */
 
 enum { OPT_GUEST_LEVELS = 256, OPT_HOST_LEVELS, OPT_GUEST_PAGE, OPT_HOST_PAGE, OPT_VENDOR,
-       OPT_ACCESS, OPT_JSON };
+       OPT_ACCESS, OPT_JSON, OPT_FAULT };
 
 static const struct option options[] = {
 	{ "gva", required_argument, NULL, 'g' },
@@ -50,6 +50,7 @@ static const struct option options[] = {
 	{ "vendor", required_argument, NULL, OPT_VENDOR },
 	{ "access", required_argument, NULL, OPT_ACCESS },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "fault", required_argument, NULL, OPT_FAULT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -73,6 +74,12 @@ static void usage(FILE *f)
 		"  --vendor intel|amd      EPT (intel, default) or NPT (amd)\n"
 		"  --access read|write|fetch  the access (default read)\n"
 		"  --json                  print the walk as JSON (a \"references\" array)\n"
+		"  --fault KIND            break the world to see a fault and its exit information:\n"
+		"                          guest-not-present (#PF), guest-read-only (#PF on a write),\n"
+		"                          host-not-present (the final GPA unmapped: EPT violation\n"
+		"                          or NPF), host-read-only (the final GPA read-only; use\n"
+		"                          --access write), host-table (the guest root table's GPA\n"
+		"                          unmapped: the fault hits a guest paging-structure entry)\n"
 		"  -h, --help              show this help\n"
 		"\n"
 		"Example: nestwalk explain --gva 0x7f0012345678 --host-page 2m\n"
@@ -120,7 +127,16 @@ struct world {
 	struct nw_walk2d_cfg cfg;
 };
 
+enum fault_kind { FAULT_NONE, FAULT_GUEST_NP, FAULT_GUEST_RO, FAULT_HOST_NP, FAULT_HOST_RO,
+		  FAULT_HOST_TABLE };
+
+static const char *const fault_kinds[] = {
+	"none", "guest-not-present", "guest-read-only", "host-not-present", "host-read-only",
+	"host-table", NULL,
+};
+
 struct explain_cfg {
+	enum fault_kind fault;
 	uint64_t gva;
 	int glevels, hlevels, gpage, hpage; /* pages: NW_PAGE_* levels */
 	bool amd, json;
@@ -128,6 +144,22 @@ struct explain_cfg {
 };
 
 static const uint64_t page_bytes[] = { 0, 1ull << 12, 1ull << 21, 1ull << 30 };
+
+/* The nested half of --fault: unmap or write-protect one 4 KiB GPA page. */
+static int world_break(struct world *w, const struct explain_cfg *c)
+{
+	uint64_t gpa = c->fault == FAULT_HOST_TABLE ? w->guest.root : DATA_GPA;
+
+	if (c->fault == FAULT_HOST_NP || c->fault == FAULT_HOST_TABLE)
+		return w->amd ? nw_npt_unmap(&w->npt, gpa, NW_PAGE_SIZE, NULL)
+			      : nw_ept_unmap(&w->ept, gpa, NW_PAGE_SIZE, NULL);
+	if (c->fault == FAULT_HOST_RO)
+		return w->amd ? nw_npt_protect(&w->npt, gpa, NW_PAGE_SIZE, NW_PROT_R | NW_PROT_X | NW_PROT_U,
+					       0, NULL)
+			      : nw_ept_protect(&w->ept, gpa, NW_PAGE_SIZE, NW_PROT_R | NW_PROT_X,
+					       NW_EPT_MT_WB, 0, NULL);
+	return 0;
+}
 
 static int world_build(struct world *w, const struct explain_cfg *c, char *err, size_t n)
 {
@@ -151,8 +183,12 @@ static int world_build(struct world *w, const struct explain_cfg *c, char *err, 
 
 	uint64_t gsz = page_bytes[c->gpage];
 	struct nw_attr rwx = { .prot = NW_PROT_RWX | NW_PROT_U };
-	if ((rc = nw_pt_map(&w->guest, c->gva & ~(gsz - 1), DATA_GPA, gsz, &rwx,
-			    (unsigned)c->gpage, NULL)) == -ERANGE)
+	if (c->fault == FAULT_GUEST_RO)
+		rwx.prot = NW_PROT_R | NW_PROT_X | NW_PROT_U;
+	if (c->fault == FAULT_GUEST_NP)
+		rc = 0;
+	else if ((rc = nw_pt_map(&w->guest, c->gva & ~(gsz - 1), DATA_GPA, gsz, &rwx,
+				 (unsigned)c->gpage, NULL)) == -ERANGE)
 		return snprintf(err, n, "GVA 0x%" PRIx64 " is not canonical for %d-level paging",
 				c->gva, c->glevels), rc;
 	if (rc < 0)
@@ -184,6 +220,8 @@ static int world_build(struct world *w, const struct explain_cfg *c, char *err, 
 	}
 	if (rc < 0)
 		return snprintf(err, n, "cannot map guest memory in the nested tables: %s", strerror(-rc)), rc;
+	if ((rc = world_break(w, c)) < 0)
+		return snprintf(err, n, "cannot set up --fault %s: %s", fault_kinds[c->fault], strerror(-rc)), rc;
 	return 0;
 }
 
@@ -259,6 +297,41 @@ static uint64_t translating_gpa(const struct nw_walk *w, unsigned i, uint64_t fi
 
 /* ---- output ---- */
 
+struct bit_name {
+	int bit;
+	const char *name;
+};
+
+/* #PF error code (SDM Vol. 3 §4.7). */
+static const struct bit_name pf_bits[] = {
+	{ 0, "P: protection" }, { 1, "W/R: write" }, { 2, "U/S: user" }, { 3, "RSVD" },
+	{ 4, "I/D: fetch" }, { 5, "PK" }, { -1, NULL },
+};
+/* EPT violation exit qualification (SDM Vol. 3 Table 28-7). */
+static const struct bit_name ept_qual_bits[] = {
+	{ 0, "read" }, { 1, "write" }, { 2, "fetch" }, { 3, "was readable" }, { 4, "was writable" },
+	{ 5, "was executable" }, { 7, "GLA valid" }, { 8, "final translation" }, { -1, NULL },
+};
+/* VMEXIT_NPF EXITINFO1 (APM Vol. 2 §15.25.6). */
+static const struct bit_name npf_bits[] = {
+	{ 0, "P: present" }, { 1, "RW: write" }, { 2, "US: user" }, { 3, "RSV" }, { 4, "ID: fetch" },
+	{ 32, "final GPA" }, { 33, "guest page table" }, { -1, NULL },
+};
+
+/* The names of the set bits, comma separated (a static buffer). */
+static const char *bits_text(uint64_t v, const struct bit_name *names)
+{
+	static char buf[256];
+	buf[0] = 0;
+	for (const struct bit_name *b = names; b->name; b++)
+		if (v & (1ull << b->bit)) {
+			if (buf[0])
+				strncat(buf, ", ", sizeof(buf) - strlen(buf) - 1);
+			strncat(buf, b->name, sizeof(buf) - strlen(buf) - 1);
+		}
+	return buf[0] ? buf : "no bits";
+}
+
 static void print_text(const struct explain_cfg *c, const struct world *wd, const struct nw_walk *w,
 		       uint64_t final_gpa)
 {
@@ -301,18 +374,23 @@ static void print_text(const struct explain_cfg *c, const struct world *wd, cons
 		       w->page_size >> 10);
 		return;
 	}
-	printf("outcome: %s at level %d\n", fault_name(w->fault), w->fault_level);
 	if (w->fault == NW_FAULT_PF) {
-		printf("  error code 0x%" PRIx32 ", CR2 0x%" PRIx64 "\n", w->pf_error, w->fault_addr);
+		printf("outcome: %s at guest level %d\n", fault_name(w->fault), w->fault_level);
+		printf("  error code 0x%" PRIx32 " (%s), CR2 0x%" PRIx64 "\n", w->pf_error,
+		       bits_text(w->pf_error, pf_bits), w->fault_addr);
 		return;
 	}
-	printf("  GPA 0x%" PRIx64 " (%s), GLA 0x%" PRIx64 "%s\n", w->exit.gpa,
-	       w->exit.final ? "the final GPA" : "a guest paging-structure entry", w->exit.gla,
-	       w->exit.gla_valid ? "" : " (not valid)");
-	if (w->fault == NW_FAULT_NPF)
-		printf("  EXITINFO1 0x%" PRIx64 ", EXITINFO2 0x%" PRIx64 "\n", w->exit.info1, w->exit.info2);
-	else
-		printf("  exit qualification 0x%" PRIx64 "\n", w->exit.qual);
+	printf("outcome: %s at %s level %d\n", fault_name(w->fault), host, w->exit.level);
+	printf("  GPA 0x%" PRIx64 " (%s)", w->exit.gpa,
+	       w->exit.final ? "the final GPA" : "a guest paging-structure entry");
+	if (w->fault == NW_FAULT_NPF) {
+		printf("\n  EXITINFO1 0x%" PRIx64 " (%s), EXITINFO2 0x%" PRIx64 " (the GPA)\n",
+		       w->exit.info1, bits_text(w->exit.info1, npf_bits), w->exit.info2);
+	} else {
+		printf(", GLA 0x%" PRIx64 "%s\n", w->exit.gla, w->exit.gla_valid ? "" : " (not valid)");
+		printf("  exit qualification 0x%" PRIx64 " (%s)\n", w->exit.qual,
+		       bits_text(w->exit.qual, ept_qual_bits));
+	}
 }
 
 static json_t *hex(uint64_t v)
@@ -356,11 +434,12 @@ static json_t *walk_json(const struct explain_cfg *c, const struct world *wd, co
 		json_object_set_new(out, "host_page", json_string(cli_pages_name(w->host_level)));
 		json_object_set_new(out, "page_size", json_integer((json_int_t)w->page_size));
 	} else {
-		json_object_set_new(out, "fault_level", json_integer(w->fault_level));
 		if (w->fault == NW_FAULT_PF) {
+			json_object_set_new(out, "fault_level", json_integer(w->fault_level));
 			json_object_set_new(out, "error_code", hex(w->pf_error));
 			json_object_set_new(out, "cr2", hex(w->fault_addr));
 		} else {
+			json_object_set_new(out, "host_level", json_integer(w->exit.level));
 			json_object_set_new(out, "exit_gpa", hex(w->exit.gpa));
 			json_object_set_new(out, "exit_final", json_boolean(w->exit.final));
 			json_object_set_new(out, "gla", hex(w->exit.gla));
@@ -437,6 +516,16 @@ static int parse_args(int argc, char **argv, struct explain_cfg *c, bool *help)
 		case OPT_JSON:
 			c->json = true;
 			break;
+		case OPT_FAULT: {
+			int k = 0;
+			while (fault_kinds[k] && strcmp(fault_kinds[k], optarg))
+				k++;
+			if (!fault_kinds[k])
+				return cli_usage(CMD, "--fault must be guest-not-present, guest-read-only, "
+						 "host-not-present, host-read-only or host-table, not '%s'", optarg);
+			c->fault = (enum fault_kind)k;
+			break;
+		}
 		case 'h':
 			*help = true;
 			return CLI_OK;

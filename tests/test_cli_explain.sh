@@ -51,6 +51,32 @@ count 29 --guest-levels 5            # 5*4 + 5 + 4
 count 19 --guest-page 2m             # 3 guest levels: 3*4 + 3 + 4
 count 14 --guest-page 1g --access fetch
 
+# --fault: the outcome and its exit information, in text and JSON.
+fault() {
+	local kind=$1 vendor=$2 want=$3 key=$4
+	"$nw" explain --gva $gva --fault "$kind" --vendor "$vendor" --access write >"$tmp/out" 2>"$tmp/err" ||
+		{ fail "explain --fault $kind --vendor $vendor failed: $(cat "$tmp/err")"; return; }
+	grep -q "^outcome: " "$tmp/out" || fail "explain --fault $kind: no outcome line"
+	grep -q '^outcome: ok' "$tmp/out" && fail "explain --fault $kind --vendor $vendor: no fault"
+	"$nw" explain --gva $gva --fault "$kind" --vendor "$vendor" --access write --json >"$tmp/json"
+	[ "$(jq -r .outcome.fault "$tmp/json")" = "$want" ] ||
+		fail "explain --fault $kind --vendor $vendor: fault $(jq -r .outcome.fault "$tmp/json"), want $want"
+	jq -e ".outcome | has(\"$key\")" "$tmp/json" >/dev/null ||
+		fail "explain --fault $kind --vendor $vendor: outcome lacks $key"
+}
+fault guest-not-present intel pf error_code
+fault guest-read-only amd pf error_code
+fault host-not-present intel ept_violation qualification
+fault host-not-present amd npf exitinfo1
+fault host-read-only intel ept_violation qualification
+fault host-read-only amd npf exitinfo2
+fault host-table intel ept_violation qualification
+fault host-table amd npf exitinfo1
+# A nested fault on a guest table is not on the final GPA (EXITINFO1 bit 33).
+"$nw" explain --gva $gva --fault host-table --vendor amd --json >"$tmp/json"
+[ "$(jq -r .outcome.exit_final "$tmp/json")" = false ] || fail "host-table: the fault says final GPA"
+[ "$(jq '.references | length' "$tmp/json")" = 4 ] || fail "host-table: want the 4 nested references of CR3"
+
 # usage errors: exit 2, one line on stderr, nothing on stdout
 bad() {
 	"$nw" explain "$@" >"$tmp/out" 2>"$tmp/err"
@@ -71,6 +97,7 @@ bad --gva $gva --host-page big
 bad --gva $gva --vendor via
 bad --gva $gva --access exec
 bad --gva $gva extra
+bad --gva $gva --fault everything
 bad --gva 0x800000000000             # not canonical under 4-level paging
 
 "$nw" explain --help >"$tmp/out" 2>"$tmp/err" || fail "explain --help failed"
