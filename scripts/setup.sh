@@ -9,6 +9,7 @@ packages=(
 	libcmocka-dev
 	libbenchmark-dev libhwloc-dev libpfm4-dev g++ libjansson-dev
 	gnuplot-nox jq
+	chromium
 )
 
 missing=()
