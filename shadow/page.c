@@ -162,6 +162,8 @@ void sh_page_zap(struct nw_shadow *sh, struct sh_page *sp)
 			sh_zap_entry(sh, sp, i);
 	if (sp->unsync)
 		sh_unsync_list_del(sh, sp);
+	/* Paging-structure caches may still name the frame: it must not be reused unflushed. */
+	sh->need_flush = true;
 	chain_del(sh, sp);
 	sh_map_del(&sh->by_hpa, sp->hpa);
 	lru_del(sh, sp);

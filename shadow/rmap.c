@@ -60,6 +60,16 @@ void sh_rmap_del(struct nw_shadow *sh, uint64_t gfn, uint64_t spte_hpa)
 void sh_write_protect(struct nw_shadow *sh, uint64_t gfn)
 {
 	const struct sh_rmap *r = sh_rmap_get(sh, gfn);
+	uint64_t hpa, one;
+
+	/*
+	 * A writable leaf to this frame that the guest changed without a flush
+	 * may live on in a TLB: a write through it would skip the protection
+	 * for good, so the frame cannot be protected unflushed.
+	 */
+	if (sh->stale_w.n && sh_gpa_to_hpa(sh, gfn << NW_PAGE_SHIFT, &hpa) == 0 &&
+	    sh_map_get(&sh->stale_w, hpa & NW_PAGE_MASK, &one))
+		sh->need_flush = true;
 
 	for (uint32_t i = 0; r && i < r->n; i++) {
 		uint64_t e = sh_spte_read(sh, r->spte[i]);

@@ -50,6 +50,7 @@ void nw_shadow_destroy(struct nw_shadow *sh)
 		return;
 	sh_page_free_all(sh);
 	sh_rmap_free_all(sh);
+	sh_map_free(&sh->stale_w);
 	free(sh);
 }
 
@@ -58,6 +59,7 @@ int sh_finish(struct nw_shadow *sh, int rc)
 	/* One flush for every entry the operation took something from (KVM batches likewise). */
 	if (sh->need_flush) {
 		sh->need_flush = false;
+		sh_map_free(&sh->stale_w); /* every TLB is clean now */
 		sh->st.tlb_flushes++;
 		if (sh->cfg.ops.flush_tlb)
 			sh->cfg.ops.flush_tlb(sh->cfg.ctx);

@@ -124,6 +124,9 @@ struct nw_shadow {
 	unsigned nframes;
 	struct sh_vcpu vcpus[NW_SHADOW_MAX_VCPUS];
 	bool need_flush;           /* present entries changed since the last flush_tlb */
+	bool guest_change;         /* the entries being changed follow the guest's own
+				      stores: invalidating them is the guest's job */
+	struct sh_map stale_w;     /* host frames a TLB may still map writable, unflushed */
 	unsigned bugs_left;
 	int p2m_err;               /* a p2m failure other than -EFAULT, seen by a guest read */
 	struct nw_shadow_stats st;

@@ -35,8 +35,13 @@ void sh_spte_write(struct nw_shadow *sh, uint64_t hpa, uint64_t val)
 
 	if (old == val)
 		return;
-	if (loses(old, val))
-		sh->need_flush = true;
+	if (loses(old, val)) {
+		if (!sh->guest_change)
+			sh->need_flush = true;
+		else if ((old & NW_PTE_RW) &&
+			 sh_map_put(&sh->stale_w, sh->sfmt.addr(&sh->sfmt, old, 1), 1) < 0)
+			sh->need_flush = true; /* cannot remember it: flush now */
+	}
 	nw_acc_write(&sh->acc, hpa, val);
 }
 
@@ -114,7 +119,7 @@ int sh_set_leaf(struct nw_shadow *sh, struct sh_page *sp, unsigned idx, uint64_t
 	return 0;
 }
 
-void sh_sync_leaf(struct nw_shadow *sh, struct sh_page *sp, unsigned idx)
+static void sync_leaf(struct nw_shadow *sh, struct sh_page *sp, unsigned idx)
 {
 	const struct nw_fmt *g = &sh->gfmt;
 	uint64_t gpte = sh_guest_read(sh, (sp->gfn << NW_PAGE_SHIFT) + idx * sizeof(uint64_t));
@@ -130,4 +135,21 @@ void sh_sync_leaf(struct nw_shadow *sh, struct sh_page *sp, unsigned idx)
 	uint32_t prot = sh_leaf_prot(SH_ROLE_ACCESS(sp->role) & g->prot(g, gpte, NW_PAGE_4K), gpte);
 	/* A failure leaves the leaf cleared: the next access faults and retries. */
 	sh_set_leaf(sh, sp, idx, g->addr(g, gpte, NW_PAGE_4K) >> NW_PAGE_SHIFT, prot, &attr);
+}
+
+/*
+ * The leaf follows the guest's entry, and no TLB flush is asked for: a
+ * guest that changes a translation must invalidate it itself (INVLPG, a
+ * CR3 load), exactly as on hardware, and a guest that forgets sees the
+ * stale translation as it would there. (KVM flushes here, which hides such
+ * a guest bug.) What the VMM changes on its own, it flushes: write
+ * protection, freed shadow pages, p2m changes.
+ */
+void sh_sync_leaf(struct nw_shadow *sh, struct sh_page *sp, unsigned idx)
+{
+	bool was = sh->guest_change;
+
+	sh->guest_change = true;
+	sync_leaf(sh, sp, idx);
+	sh->guest_change = was;
 }

@@ -42,14 +42,18 @@ static void track_write(struct nw_shadow *sh, uint64_t gpa, uint64_t old, uint64
 		 * Any change of an upper entry, its A bit included, drops the
 		 * link: the next walk rebuilds it and sets A again.
 		 */
-		if (sh_level(sp) == 1)
+		if (sh_level(sp) == 1) {
 			sh_sync_leaf(sh, sp, idx);
-		else if (old != val)
+		} else if (old != val) {
+			/* The guest changed an upper entry: it flushes (the child page lives on). */
+			sh->guest_change = true;
 			sh_zap_entry(sh, sp, idx);
+			sh->guest_change = false;
+		}
 	}
 }
 
-int nw_shadow_emulate_write(struct nw_shadow *sh, uint64_t gpa, uint64_t val)
+static int store(struct nw_shadow *sh, uint64_t gpa, uint64_t val, bool trapped)
 {
 	uint64_t hpa, old;
 	int rc;
@@ -61,9 +65,21 @@ int nw_shadow_emulate_write(struct nw_shadow *sh, uint64_t gpa, uint64_t val)
 		return sh_finish(sh, rc);
 	old = nw_acc_read(&sh->acc, hpa);
 	nw_acc_write(&sh->acc, hpa, val);
-	sh->st.emulated_writes++;
+	/* A store that did not trap counts only where it would have: a shadowed table. */
+	if (trapped || sh_gfn_protected(sh, gpa >> NW_PAGE_SHIFT))
+		sh->st.emulated_writes++;
 	track_write(sh, gpa, old, val);
 	return sh_finish(sh, 0);
+}
+
+int nw_shadow_emulate_write(struct nw_shadow *sh, uint64_t gpa, uint64_t val)
+{
+	return store(sh, gpa, val, true);
+}
+
+int nw_shadow_write_gpa(struct nw_shadow *sh, uint64_t gpa, uint64_t val)
+{
+	return store(sh, gpa, val, false);
 }
 
 int nw_shadow_zap_gpa_range(struct nw_shadow *sh, uint64_t gpa, uint64_t len)

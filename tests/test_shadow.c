@@ -28,8 +28,11 @@
 
 #include "nw_test.h"
 #include <nestwalk/shadow.h>
+#include <nestwalk/workload.h>
 
-#include "../shadow/shadow_internal.h" /* the map unit test only */
+/* White box: the map unit test, and switching the checker on inside a VM. */
+#include "../shadow/shadow_internal.h"
+#include "../vmm/vmm_internal.h"
 
 #define RAM_SIZE (32ull << 20)
 #define RAM_FRAMES (RAM_SIZE >> NW_PAGE_SHIFT)
@@ -1115,6 +1118,248 @@ static void test_reclaim(void **state)
 	world_fini(&w);
 }
 
+
+/* ---- the shadow MMU inside the hypervisor ---- */
+
+struct tiny_pf {
+	uint64_t cr2;
+	uint32_t error;
+	int calls;
+};
+
+static int tiny_page_fault(void *guest, struct nw_vcpu *v, uint64_t cr2, uint32_t error)
+{
+	struct tiny_pf *t = guest;
+
+	t->cr2 = cr2;
+	t->error = error;
+	t->calls++;
+	return 1; /* SEGV: this guest maps nothing on demand */
+}
+
+static const struct nw_guest_ops tiny_ops = { .page_fault = tiny_page_fault };
+
+static void phys_store(struct nw_vcpu *v, uint64_t gpa, uint64_t val)
+{
+	assert_int_equal(nw_vcpu_phys_access(v, gpa, NW_ACC_WRITE, &val), 0);
+}
+
+static uint64_t phys_load(struct nw_vcpu *v, uint64_t gpa)
+{
+	uint64_t val;
+	assert_int_equal(nw_vcpu_phys_access(v, gpa, NW_ACC_READ, &val), 0);
+	return val;
+}
+
+static uint64_t vmread(struct nw_vcpu *v, uint32_t enc)
+{
+	uint64_t val;
+	assert_int_equal(nw_vcpu_vmread(v, enc, &val), 0);
+	return val;
+}
+
+/* The last exit: (reason, qualification) on VMX, (EXITCODE, EXITINFO1, EXITINFO2) on SVM. */
+static void expect_exit(struct nw_vcpu *v, bool svm, uint32_t vmx_reason, uint64_t qual,
+			uint32_t svm_code, uint64_t info1, uint64_t info2)
+{
+	if (svm) {
+		assert_int_equal(nw_vcpu_vmcb(v, NW_VMCB_EXITCODE, 8), svm_code);
+		assert_int_equal(nw_vcpu_vmcb(v, NW_VMCB_EXITINFO1, 8), info1);
+		assert_int_equal(nw_vcpu_vmcb(v, NW_VMCB_EXITINFO2, 8), info2);
+	} else {
+		assert_int_equal(vmread(v, NW_VMCS_EXIT_REASON), vmx_reason);
+		assert_int_equal(vmread(v, NW_VMCS_EXIT_QUALIFICATION), qual);
+	}
+}
+
+/*
+ * A hand-built guest under shadow paging, on an Intel and an AMD preset:
+ * every exit shadow paging takes, with its real number and information
+ * (FACTS.md §0 and §5), and each outcome of a shadow fault.
+ */
+static void vm_exits(const char *preset, bool svm)
+{
+	const uint64_t root = 0x1000, pdpt = 0x2000, pd = 0x3000, pt = 0x4000, data = 0x10000;
+	const uint64_t va = 0x400000, t = NW_PTE_P | NW_PTE_RW | NW_PTE_US;
+	struct nw_vm_cfg c;
+	struct nw_vm *vm;
+	struct tiny_pf tp = { 0 };
+	char err[160];
+	uint64_t val;
+
+	nw_vm_cfg_default(&c);
+	c.mode = NW_VM_SHADOW;
+	assert_int_equal(nw_cpu_preset(preset, &c.cpu, err, sizeof(err)), 0);
+	c.ram = 16ull << 20;
+	assert_int_equal(nw_vm_create(&c, &vm, err, sizeof(err)), 0);
+	struct nw_vcpu *v = nw_vm_vcpu(vm, 0);
+	nw_vcpu_set_guest(v, &tiny_ops, &tp);
+	/* The controls shadow paging needs. */
+	if (svm) {
+		assert_true(nw_vcpu_vmcb(v, NW_VMCB_INTERCEPT_CR, 4) & (1u << 19));
+		assert_true(nw_vcpu_vmcb(v, NW_VMCB_INTERCEPT_EXC, 4) & (1u << 14));
+		assert_true(nw_vcpu_vmcb(v, NW_VMCB_INTERCEPT_MISC, 4) & (1u << 25));
+		assert_int_equal(nw_vcpu_vmcb(v, NW_VMCB_NP_ENABLE, 8), 0);
+		assert_int_not_equal(nw_vcpu_vmcb(v, NW_VMCB_ASID, 4), 0);
+	} else {
+		assert_true(vmread(v, NW_VMCS_PROC_BASED_CTLS) & ((1u << 9) | (1u << 15)));
+		assert_true(vmread(v, NW_VMCS_EXCEPTION_BITMAP) & (1u << 14));
+		assert_false(vmread(v, NW_VMCS_PROC_BASED_CTLS2) & NW_PROC2_ENABLE_EPT);
+	}
+
+	/* Boot, paging off: va -> data, va+1 page -> the PT itself, va+2 -> the PD. */
+	phys_store(v, root, pdpt | t);
+	phys_store(v, pdpt, pd | t);
+	phys_store(v, pd + 8 * NW_LEVEL_INDEX(va, 2), pt | t);
+	phys_store(v, pt + 8 * NW_LEVEL_INDEX(va, 1), data | t);
+	phys_store(v, pt + 8 * NW_LEVEL_INDEX(va + 0x1000, 1), pt | NW_PTE_P | NW_PTE_RW);
+	phys_store(v, pt + 8 * NW_LEVEL_INDEX(va + 0x2000, 1), pd | NW_PTE_P | NW_PTE_RW);
+	struct nw_x86_mode mode = { .levels = 4, .wp = true, .nxe = true };
+	nw_vcpu_set_paging(v, &mode, false);
+	assert_int_equal(nw_vcpu_mov_cr3(v, root), 0);
+	/* MOV to CR3: VMX 28, CR 3 from RAX; SVM 0x13 with decode assists. */
+	expect_exit(v, svm, 28, 3, 0x13, 1ull << 63, 0);
+	assert_int_equal(nw_vcpu_stats(v)->exits[NW_EXIT_CR3_WRITE], 1);
+
+	/* The first touch: a #PF exit (not present: U|W), fixed by the shadow MMU. */
+	val = 42;
+	assert_int_equal(nw_vcpu_access(v, va, NW_ACC_USER | NW_ACC_WRITE, &val), 0);
+	expect_exit(v, svm, 0, va, 0x4e, 0x6, va);
+	if (!svm) {
+		assert_int_equal(vmread(v, NW_VMCS_EXIT_INTR_INFO), 0x80000b0e);
+		assert_int_equal(vmread(v, NW_VMCS_EXIT_INTR_ERROR_CODE), 0x6);
+	}
+	assert_int_equal(phys_load(v, data), 42);
+	assert_true(phys_load(v, pt + 8 * NW_LEVEL_INDEX(va, 1)) & NW_PTE_D); /* emulated D */
+	uint64_t pf_exits = nw_vcpu_stats(v)->exits[NW_EXIT_PF];
+	assert_true(pf_exits >= 1);
+	val = 0;
+	assert_int_equal(nw_vcpu_access(v, va, NW_ACC_USER, &val), 0);
+	assert_int_equal(val, 42);
+	assert_int_equal(nw_vcpu_stats(v)->exits[NW_EXIT_PF], pf_exits); /* no exit: shadow hit */
+
+	/* Unmapped: the guest's own #PF, reflected (VM-entry injection on VMX). */
+	assert_int_equal(nw_vcpu_access(v, va + 0x3000, NW_ACC_USER, &val), NW_VCPU_SEGV);
+	assert_int_equal(tp.calls, 1);
+	assert_int_equal(tp.cr2, va + 0x3000);
+	assert_int_equal(tp.error, NW_PFEC_U);
+	if (!svm) {
+		assert_int_equal(vmread(v, NW_VMCS_ENTRY_INTR_INFO), 0x80000b0e);
+		assert_int_equal(vmread(v, NW_VMCS_ENTRY_EXCEPTION_ERROR_CODE), NW_PFEC_U);
+	}
+
+	/* A store into the shadowed PD: write-protected, emulated. */
+	const struct nw_shadow_stats *st = nw_shadow_stats(vm->shadow);
+	uint64_t emulated = st->emulated_writes;
+	val = 0x1234000;
+	assert_int_equal(nw_vcpu_access(v, va + 0x2000 + 8 * 77, NW_ACC_WRITE, &val), 0);
+	assert_int_equal(phys_load(v, pd + 8 * 77), 0x1234000);
+	assert_int_equal(st->emulated_writes, emulated + 1);
+	/* A store into the shadowed PT: it goes unsync, no emulation. */
+	val = 0;
+	assert_int_equal(nw_vcpu_access(v, va + 0x1000 + 8 * 300, NW_ACC_WRITE, &val), 0);
+	assert_int_equal(st->emulated_writes, emulated + 1);
+	assert_true(st->unsyncs >= 1);
+
+	/* INVLPG: VMX 14 / SVM 0x79, the address as qualification / EXITINFO1. */
+	assert_int_equal(nw_vcpu_invlpg(v, va), 0);
+	expect_exit(v, svm, 14, va, 0x79, va, 0);
+	assert_int_equal(nw_vcpu_stats(v)->exits[NW_EXIT_INVLPG], 1);
+	assert_int_equal(nw_shadow_check(vm->shadow, NULL, err, sizeof(err)), 0);
+	assert_true(nw_vm_nested_table_pages(vm) >= 4); /* the shadow tables */
+	nw_vm_destroy(vm);
+}
+
+static void test_vm_exits(void **state)
+{
+	vm_exits("skylake", false);
+	vm_exits("zen4", true);
+}
+
+/* Switch the shadow checker on inside the runner's VM (and maybe a bug). */
+static void checker_on(void *arg, struct nw_vm *vm, struct nw_guest *g)
+{
+	vm->shadow->cfg.checker = true;
+	vm->shadow->bugs_left |= *(unsigned *)arg;
+}
+
+/* test_workloads.c's specs (a smaller working set where it is large). */
+static const char *const vm_specs[] = {
+	"seq:ws=256k,passes=2", "random:ws=256k,ops=2000", "chase:ws=256k,ops=2000",
+	"zipf:ws=256k,ops=2000", "churn:size=32k,rounds=4",
+	"fork:ws=32k,forks=2,children=2,writes=4", "ctxsw:ws=32k,ops=3000,procs=3,slice=50",
+	"mix:ws=128k,ops=500",
+};
+
+static int run_checked(const char *spec, const char *preset, unsigned vcpus, unsigned bugs,
+		       struct nw_run_result *res, char *err, size_t len)
+{
+	struct nw_run_cfg c;
+
+	nw_run_cfg_default(&c);
+	c.vm.mode = NW_VM_SHADOW;
+	assert_int_equal(nw_cpu_preset(preset, &c.vm.cpu, err, len), 0);
+	assert_int_equal(nw_workload_parse(spec, &c.wl, err, len), 0);
+	c.vm.vcpus = vcpus;
+	c.seed = 3;
+	c.hook = checker_on;
+	c.hook_arg = &bugs;
+	c.hook_at = 0;
+	return nw_run(&c, res, err, len);
+}
+
+/*
+ * Every built-in workload, 1 and (slow build) 4 vCPUs, with the checker
+ * after every shadow operation of the measured phase, and the same data as
+ * native.
+ */
+static void test_vm_workloads_checked(void **state)
+{
+	struct nw_run_result *res = malloc(sizeof(*res)), *ref = malloc(sizeof(*ref));
+	char err[256];
+
+	assert_non_null(res);
+	assert_non_null(ref);
+#ifdef NW_SHADOW_SLOW
+	const unsigned max_vcpus = 4;
+#else
+	const unsigned max_vcpus = 1; /* the 4-vCPU runs are the slow build's (ASan budget) */
+#endif
+	for (size_t i = 0; i < sizeof(vm_specs) / sizeof(vm_specs[0]); i++)
+		for (unsigned vcpus = 1; vcpus <= max_vcpus; vcpus += 3) {
+			const char *preset = vcpus == 1 ? "skylake" : "zen4";
+			int rc = run_checked(vm_specs[i], preset, vcpus, 0, res, err, sizeof(err));
+			if (rc)
+				fail_msg("%s, %u vCPUs: %d: %s", vm_specs[i], vcpus, rc, err);
+			assert_int_equal(res->mismatches, 0);
+			struct nw_run_cfg c;
+			nw_run_cfg_default(&c);
+			c.vm.mode = NW_VM_NATIVE;
+			assert_int_equal(nw_cpu_preset(preset, &c.vm.cpu, err, sizeof(err)), 0);
+			assert_int_equal(nw_workload_parse(vm_specs[i], &c.wl, err, sizeof(err)), 0);
+			c.vm.vcpus = vcpus;
+			c.seed = 3;
+			assert_int_equal(nw_run(&c, ref, err, sizeof(err)), 0);
+			assert_int_equal(res->checksum, ref->checksum);
+		}
+	free(res);
+	free(ref);
+}
+
+/* The negative control inside the VM: the checker stops it. */
+static void test_vm_skip_wp_caught(void **state)
+{
+	struct nw_run_result *res = malloc(sizeof(*res));
+	char err[256];
+
+	assert_non_null(res);
+	int rc = run_checked("churn:size=32k,rounds=4", "skylake", 1, NW_SHADOW_BUG_SKIP_WP, res,
+			     err, sizeof(err));
+	print_message("SKIP_WP in a VM: %d: %s\n", rc, err);
+	assert_int_equal(rc, -EUCLEAN);
+	free(res);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1130,6 +1375,9 @@ int main(void)
 		cmocka_unit_test(test_skip_wp_staged),
 		cmocka_unit_test(test_skip_wp_caught),
 		cmocka_unit_test(test_reclaim),
+		cmocka_unit_test(test_vm_exits),
+		cmocka_unit_test(test_vm_workloads_checked),
+		cmocka_unit_test(test_vm_skip_wp_caught),
 		cmocka_unit_test(test_random),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -36,11 +36,11 @@ const char *nw_exit_name(enum nw_exit_kind k)
 
 static bool amd(const struct nw_vm *vm)
 {
-	return vm->cfg.mode == NW_VM_NPT;
+	return nw_vm_svm(vm);
 }
 
 /* Fill the exit-information fields of the current vendor's view. */
-static void record_exit(struct nw_vcpu *v, enum nw_exit_kind k, uint64_t qual_or_info1,
+void nw_vmm_record_exit(struct nw_vcpu *v, enum nw_exit_kind k, uint64_t qual_or_info1,
 			uint64_t gla_or_info2, uint64_t gpa)
 {
 	struct nw_vm *vm = v->vm;
@@ -66,7 +66,7 @@ static void record_exit(struct nw_vcpu *v, enum nw_exit_kind k, uint64_t qual_or
 
 void nw_vmm_exit_simple(struct nw_vcpu *v, enum nw_exit_kind k, uint64_t qual)
 {
-	record_exit(v, k, qual, 0, 0);
+	nw_vmm_record_exit(v, k, qual, 0, 0);
 }
 
 static void stop(struct nw_vm *vm, int err)
@@ -110,6 +110,10 @@ void nw_vmm_flush_nested(struct nw_vm *vm, uint64_t stale_hpa)
 		vm->bugs_left &= ~NW_VM_BUG_SKIP_INVEPT;
 		return;
 	}
+	if (vm->cfg.mode == NW_VM_SHADOW) {
+		nw_vmm_shadow_flush_tlbs(vm); /* linear mappings: there is no EPT */
+		return;
+	}
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct nw_vcpu *v = &vm->vcpus[i];
 		if (amd(vm))
@@ -123,6 +127,15 @@ static int p2m_map(struct nw_vm *vm, uint64_t gpa, uint64_t hpa, int level, unsi
 		   struct nw_inval *inv)
 {
 	unsigned max = (unsigned)level | flags;
+	if (vm->cfg.mode == NW_VM_SHADOW) {
+		bool replaced;
+		int rc = nw_vmm_p2m_set(vm, gpa, hpa, level, &replaced);
+		*inv = (struct nw_inval){ .kind = replaced ? NW_INVAL_LEAF : NW_INVAL_NONE };
+		/* A moved page: the shadow leaves that map it go (only outside shadow operations). */
+		if (rc == 0 && replaced)
+			rc = nw_shadow_zap_gpa_range(vm->shadow, gpa, NW_LEVEL_SIZE(level));
+		return rc;
+	}
 	if (amd(vm))
 		return nw_npt_map(&vm->npt, gpa, hpa, NW_LEVEL_SIZE(level),
 				  NW_PROT_RWX | NW_PROT_U, 0, max, inv);
@@ -158,7 +171,7 @@ static int note_backing(struct nw_vm *vm, uint64_t gpa, uint64_t hpa, int level)
 }
 
 /* Move one backing page: copy, remap, and make every vCPU forget the old one. */
-static int migrate_one(struct nw_vcpu *v)
+int nw_vmm_migrate(struct nw_vcpu *v)
 {
 	struct nw_vm *vm = v->vm;
 	struct nw_backing *b;
@@ -187,7 +200,7 @@ static int migrate_one(struct nw_vcpu *v)
 	return 0;
 }
 
-static int populate(struct nw_vcpu *v, uint64_t gpa)
+int nw_vmm_populate(struct nw_vcpu *v, uint64_t gpa)
 {
 	struct nw_vm *vm = v->vm;
 	int level = backing_level(vm, gpa);
@@ -221,7 +234,7 @@ static int populate(struct nw_vcpu *v, uint64_t gpa)
 }
 
 /* The console: a byte written to its page goes to the guest's console. */
-static int mmio(struct nw_vcpu *v, unsigned access, uint64_t *val)
+int nw_vmm_mmio(struct nw_vcpu *v, unsigned access, uint64_t *val)
 {
 	v->st.mmio++;
 	if (access & NW_ACC_WRITE) {
@@ -243,20 +256,20 @@ int nw_vmm_handle_nested(struct nw_vcpu *v, const struct nw_walk *w, unsigned ac
 	int rc;
 
 	if (amd(vm))
-		record_exit(v, k, x->info1, x->info2, x->gpa);
+		nw_vmm_record_exit(v, k, x->info1, x->info2, x->gpa);
 	else
-		record_exit(v, k, x->qual, x->gla, x->gpa);
+		nw_vmm_record_exit(v, k, x->qual, x->gla, x->gpa);
 
 	if (x->gpa >= vm->mmio_gpa && x->gpa < vm->mmio_gpa + NW_PAGE_SIZE && x->final)
-		return mmio(v, access, val);
+		return nw_vmm_mmio(v, access, val);
 	if (x->gpa >= vm->cfg.ram || x->cause != NW_NESTED_NOT_PRESENT) {
 		/* No memory there, or a fault on memory the VMM mapped RWX: a bug. */
 		stop(vm, -EFAULT);
 		return -EFAULT;
 	}
-	rc = populate(v, x->gpa);
+	rc = nw_vmm_populate(v, x->gpa);
 	if (rc == 0 && vm->cfg.migrate_every && ++vm->nested_faults % vm->cfg.migrate_every == 0)
-		rc = migrate_one(v);
+		rc = nw_vmm_migrate(v);
 	if (rc < 0) {
 		stop(vm, rc);
 		return rc;

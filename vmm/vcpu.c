@@ -50,6 +50,12 @@ void nw_vcpu_refresh(struct nw_vcpu *v)
 		wk->acc = &vm->hacc;
 		wk->root = v->cr3 & NW_PTE_ADDR_MASK;
 		wk->mode = v->mode;
+		if (vm->cfg.mode == NW_VM_SHADOW) {
+			/* The hardware walks the shadow tables; its mappings carry the VPID. */
+			ctx.vpid = v->vpid;
+			wk->root = v->scr3;
+			nw_shadow_hw_mode(&v->mode, &wk->mode);
+		}
 	}
 	nw_tlb_set_ctx(v->tlb, &ctx);
 }
@@ -102,6 +108,9 @@ void nw_vcpu_set_paging(struct nw_vcpu *v, const struct nw_x86_mode *mode, bool 
 	v->paging = true;
 	nw_vmcs_write(&v->vmcs, NW_VMCS_GUEST_CR4, pcide ? 1u << 17 : 0);
 	nw_vmcb_write(&v->vmcb, NW_VMCB_CR4, 8, pcide ? 1u << 17 : 0);
+	/* New paging bits change what shadow entries mean: another root. */
+	if (v->vm->cfg.mode == NW_VM_SHADOW && v->scr3)
+		nw_vmm_shadow_load(v, v->cr3);
 	nw_vcpu_refresh(v);
 }
 
@@ -128,18 +137,28 @@ static int translate(struct nw_vcpu *v, uint64_t gva, unsigned access, uint64_t 
 		case NW_FAULT_NONE:
 			*pa = x.w.pa;
 			return 0;
-		case NW_FAULT_PF:
+		case NW_FAULT_PF: {
+			uint32_t error = x.w.pf_error;
+			/* Shadow: a #PF exit first; the shadow MMU fixes it or reflects it. */
+			if (vm->cfg.mode == NW_VM_SHADOW) {
+				rc = nw_vmm_shadow_pf(v, gva, access, &x.w, val, &error);
+				if (rc == NW_EXIT_RESUME)
+					break;
+				if (rc != NW_EXIT_INJECT)
+					return rc;
+			}
 			v->st.guest_pf++;
 			if (!v->gops || !v->gops->page_fault || v->depth >= MAX_PF_DEPTH)
 				return NW_VCPU_SEGV;
 			v->depth++;
-			rc = v->gops->page_fault(v->guest, v, x.w.fault_addr, x.w.pf_error);
+			rc = v->gops->page_fault(v->guest, v, x.w.fault_addr, error);
 			v->depth--;
 			if (vm->stopped)
 				return vm->stopped;
 			if (rc)
 				return NW_VCPU_SEGV;
 			break;
+		}
 		default:
 			rc = nw_vmm_handle_nested(v, &x.w, access, val);
 			if (rc != NW_EXIT_RESUME)
@@ -231,7 +250,10 @@ static int page_ptr(struct nw_vcpu *v, uint64_t gva, unsigned access, uint8_t **
 {
 	uint64_t pa, dummy = 0;
 	bool mmio;
+
+	v->string_op = true;
 	int rc = translate(v, gva & NW_PAGE_MASK, access, &pa, &dummy);
+	v->string_op = false;
 
 	if (rc == NW_EXIT_DONE)
 		return NW_VCPU_SEGV; /* string instructions on the console: not modelled */
@@ -245,11 +267,31 @@ static int page_ptr(struct nw_vcpu *v, uint64_t gva, unsigned access, uint8_t **
 	return 0;
 }
 
+/*
+ * Shadow: a string store into a write-protected guest table is emulated as
+ * the instruction's quadword stores, each its own trapped write (KVM
+ * emulates rep stos/movs per iteration; flood detection soon unshadows a
+ * table overwritten whole).
+ */
+static int store_by_quadwords(struct nw_vcpu *v, uint64_t gva, unsigned access,
+			      const uint64_t *src)
+{
+	for (unsigned i = 0; i < NW_PAGE_SIZE / 8; i++) {
+		uint64_t val = src ? src[i] : 0;
+		int rc = nw_vcpu_access(v, (gva & NW_PAGE_MASK) + 8 * i, access | NW_ACC_WRITE, &val);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 int nw_vcpu_zero_page(struct nw_vcpu *v, uint64_t gva, unsigned access)
 {
 	uint8_t *p;
 	int rc = page_ptr(v, gva, access | NW_ACC_WRITE, &p);
 
+	if (rc == NW_EXIT_STRING)
+		return store_by_quadwords(v, gva, access, NULL);
 	if (rc)
 		return rc;
 	v->st.stores++;
@@ -266,6 +308,14 @@ int nw_vcpu_copy_page(struct nw_vcpu *v, uint64_t dst, uint64_t src, unsigned ac
 	if (rc)
 		return rc;
 	rc = page_ptr(v, dst, access | NW_ACC_WRITE, &d);
+	if (rc == NW_EXIT_STRING) {
+		uint64_t buf[NW_PAGE_SIZE / 8];
+		if (s)
+			memcpy(buf, s, NW_PAGE_SIZE);
+		else
+			memset(buf, 0xff, NW_PAGE_SIZE);
+		return store_by_quadwords(v, dst, access, buf);
+	}
 	if (rc)
 		return rc;
 	v->st.loads++;
@@ -287,6 +337,12 @@ int nw_vcpu_mov_cr3(struct nw_vcpu *v, uint64_t cr3)
 	v->cr3 = cr3 & ~(1ull << 63);
 	nw_vmcs_write(&v->vmcs, NW_VMCS_GUEST_CR3, v->cr3);
 	nw_vmcb_write(&v->vmcb, NW_VMCB_CR3, 8, v->cr3);
+	if (v->vm->cfg.mode == NW_VM_SHADOW) {
+		/* Intercepted; bit 63 (keep the TLB) means something only with PCIDE. */
+		rc = nw_vmm_shadow_cr3(v, v->pcide ? cr3 : v->cr3);
+		if (rc < 0)
+			return rc;
+	}
 	nw_vcpu_refresh(v);
 	return 0;
 }
@@ -294,11 +350,25 @@ int nw_vcpu_mov_cr3(struct nw_vcpu *v, uint64_t cr3)
 int nw_vcpu_invlpg(struct nw_vcpu *v, uint64_t gva)
 {
 	v->st.invlpg++;
+	if (v->vm->cfg.mode == NW_VM_SHADOW) {
+		int rc = nw_vmm_shadow_invlpg(v, gva);
+		if (rc < 0)
+			return rc;
+	}
 	return nw_tlb_invlpg(v->tlb, gva);
 }
 
 int nw_vcpu_invpcid(struct nw_vcpu *v, unsigned type, uint16_t pcid, uint64_t gva)
 {
+	/* Shadow: an address in the current PCID is an INVLPG; anything else resyncs all. */
+	if (v->vm->cfg.mode == NW_VM_SHADOW && type <= 3) {
+		bool current = !v->pcide || pcid == (v->cr3 & 0xfff);
+		v->vm->shadow_vcpu = v;
+		int rc = type == 0 && current ? nw_shadow_invlpg(v->vm->shadow, v->id, gva)
+					      : nw_vmm_shadow_flush(v);
+		if (rc < 0)
+			return rc;
+	}
 	return nw_tlb_invpcid(v->tlb, type, pcid, gva);
 }
 
@@ -348,6 +418,19 @@ int nw_vcpu_phys_access(struct nw_vcpu *v, uint64_t gpa, unsigned access, uint64
 		int rc = nw_vmm_handle_nested(v, &w, access, val);
 		if (rc < 0)
 			return rc;
+	}
+	if (vm->cfg.mode == NW_VM_SHADOW) {
+		/* Through the p2m; a store keeps the shadow of a guest table in step. */
+		uint64_t hpa;
+		int rc = nw_vmm_shadow_gpa(v, gpa, &hpa);
+		if (rc == 0 && (access & NW_ACC_WRITE))
+			rc = nw_vmm_shadow_phys_write(v, gpa, *val);
+		if (rc < 0)
+			return vm->stopped ? vm->stopped : rc;
+		count(v, access);
+		if (!(access & NW_ACC_WRITE))
+			*val = *(uint64_t *)nw_hostmem_ptr(&vm->host, hpa);
+		return 0;
 	}
 	count(v, access);
 	p = nw_hostmem_ptr(&vm->host, gpa);

@@ -55,8 +55,6 @@ static int check_cfg(const struct nw_vm_cfg *c, char *err, size_t len)
 {
 	if ((unsigned)c->mode >= NW_VM_MODES)
 		return cfg_error(err, len, "unknown mode %d", c->mode);
-	if (c->mode == NW_VM_SHADOW)
-		return cfg_error(err, len, "mode shadow is not available in this build");
 	if (c->mode == NW_VM_EPT && c->cpu.vendor == NW_VENDOR_AMD)
 		return cfg_error(err, len, "mode ept needs an Intel CPU preset, %s is AMD", c->cpu.name);
 	if (c->mode == NW_VM_NPT && c->cpu.vendor == NW_VENDOR_INTEL)
@@ -92,6 +90,8 @@ static void vm_free(struct nw_vm *vm)
 		nw_ept_destroy(&vm->ept);
 	if (vm->cfg.mode == NW_VM_NPT && vm->npt.pt.root)
 		nw_npt_destroy(&vm->npt);
+	if (vm->cfg.mode == NW_VM_SHADOW)
+		nw_vmm_shadow_fini(vm);
 	free(vm->backing);
 	nw_hostmem_fini(&vm->host);
 	free(vm);
@@ -105,7 +105,7 @@ static int vcpu_init(struct nw_vm *vm, unsigned i, char *err, size_t len)
 	v->vm = vm;
 	v->id = i;
 	/* VPID 0 belongs to the host; ASID 0 too (VMRUN refuses it). */
-	v->vpid = vm->cfg.vpid || vm->cfg.mode == NW_VM_NPT ? (uint16_t)(i + 1) : 0;
+	v->vpid = vm->cfg.vpid || nw_vm_svm(vm) ? (uint16_t)(i + 1) : 0;
 	rc = nw_tlb_create(&vm->cfg.cpu.tlb, &v->tlb, err, len);
 	if (rc < 0)
 		return rc;
@@ -123,6 +123,18 @@ static int vcpu_init(struct nw_vm *vm, unsigned i, char *err, size_t len)
 	nw_vmcb_write(&v->vmcb, NW_VMCB_ASID, 4, v->vpid);
 	nw_vmcb_write(&v->vmcb, NW_VMCB_NP_ENABLE, 8, vm->cfg.mode == NW_VM_NPT);
 	nw_vmcb_write(&v->vmcb, NW_VMCB_NCR3, 8, vm->npt.pt.root);
+	if (vm->cfg.mode == NW_VM_SHADOW) {
+		/* Shadow paging intercepts #PF, CR3 loads and stores, and INVLPG; no EPT. */
+		nw_vmcs_write(&v->vmcs, NW_VMCS_PROC_BASED_CTLS,
+			      NW_PROC_SECONDARY | NW_PROC_INVLPG_EXITING | NW_PROC_CR3_LOAD_EXITING |
+				      NW_PROC_CR3_STORE_EXITING);
+		nw_vmcs_write(&v->vmcs, NW_VMCS_PROC_BASED_CTLS2,
+			      vm->cfg.vpid ? NW_PROC2_ENABLE_VPID : 0);
+		nw_vmcs_write(&v->vmcs, NW_VMCS_EXCEPTION_BITMAP, 1u << 14);
+		nw_vmcb_write(&v->vmcb, NW_VMCB_INTERCEPT_CR, 4, NW_VMCB_INTERCEPT_CR3_WRITE);
+		nw_vmcb_write(&v->vmcb, NW_VMCB_INTERCEPT_EXC, 4, NW_VMCB_INTERCEPT_PF);
+		nw_vmcb_write(&v->vmcb, NW_VMCB_INTERCEPT_MISC, 4, NW_VMCB_INTERCEPT_INVLPG);
+	}
 	nw_vcpu_refresh(v);
 	return 0;
 }
@@ -163,6 +175,8 @@ int nw_vm_create(const struct nw_vm_cfg *cfg, struct nw_vm **out, char *err, siz
 			rc = nw_ept_eptp(&vm->ept, false, &vm->eptp);
 	} else if (cfg->mode == NW_VM_NPT) {
 		rc = nw_npt_init(&vm->npt, &vm->host.mem, cfg->host_levels, true);
+	} else if (cfg->mode == NW_VM_SHADOW) {
+		rc = nw_vmm_shadow_init(vm);
 	}
 	if (rc < 0)
 		goto fail;
@@ -222,5 +236,7 @@ uint64_t nw_vm_nested_table_pages(const struct nw_vm *vm)
 		return vm->ept.pt.table_pages;
 	if (vm->cfg.mode == NW_VM_NPT)
 		return vm->npt.pt.table_pages;
+	if (vm->cfg.mode == NW_VM_SHADOW)
+		return nw_shadow_stats(vm->shadow)->pages; /* the shadow tables */
 	return 0;
 }

@@ -6,6 +6,7 @@
 
 #include <nestwalk/ept.h>
 #include <nestwalk/npt.h>
+#include <nestwalk/shadow.h>
 #include <nestwalk/vmm.h>
 
 #include "vmcs.h"
@@ -63,8 +64,16 @@ struct nw_vcpu {
 	struct nw_vmcs vmcs;        /* the VMCS view (Intel modes) */
 	struct nw_vmcb vmcb;        /* the VMCB view (AMD modes) */
 	struct nw_tlb_walker wk;    /* what a TLB miss walks, for the current state */
+	uint64_t scr3;              /* NW_VM_SHADOW: the shadow root the hardware walks */
+	bool string_op;             /* NW_VM_SHADOW: a rep stos/movs is translating */
 	struct nw_vcpu_stats st;
 	unsigned depth;             /* nested guest #PF handling, against runaway recursion */
+};
+
+/* NW_VM_SHADOW's p2m, per 2 MiB of guest RAM: (HPA | 1), 0 while unbacked. */
+struct nw_p2m_chunk {
+	uint64_t hpa;               /* backed by a 2 MiB or 1 GiB page: this part of it */
+	uint64_t *pages;            /* backed by 4 KiB pages: 512 of them, or NULL */
 };
 
 /* What a populated guest page is backed by. */
@@ -81,6 +90,10 @@ struct nw_vm {
 	struct nw_fmt x86;          /* the guest's (and native) table format */
 	struct nw_ept ept;          /* NW_VM_EPT */
 	struct nw_npt npt;          /* NW_VM_NPT */
+	struct nw_shadow *shadow;   /* NW_VM_SHADOW: the shadow MMU */
+	struct nw_p2m_chunk *p2m;   /* NW_VM_SHADOW: guest RAM by 2 MiB */
+	struct nw_vcpu *shadow_vcpu;/* NW_VM_SHADOW: the vCPU the shadow MMU works for */
+	bool migrate_due;           /* NW_VM_SHADOW: migrate once the shadow operation ends */
 	uint64_t eptp;
 	uint64_t mmio_gpa;          /* the console page */
 	uint64_t shared_hpa;        /* translation-only data frame */
@@ -97,10 +110,19 @@ struct nw_vm {
 /* Exits (exits.c): dispatch one nested fault. 0 resume, 1 emulated (done), <0 stop. */
 #define NW_EXIT_RESUME 0
 #define NW_EXIT_DONE 2 /* distinct from NW_VCPU_SEGV: translate() returns both */
+#define NW_EXIT_INJECT 3 /* shadow: a guest #PF to deliver */
+#define NW_EXIT_STRING 4 /* shadow: a string store into a protected guest table */
 int nw_vmm_handle_nested(struct nw_vcpu *v, const struct nw_walk *w, unsigned access,
 			 uint64_t *val);
 /* Record a non-fault exit (CR3 write, INVLPG, IPI) in the views and stats. */
 void nw_vmm_exit_simple(struct nw_vcpu *v, enum nw_exit_kind k, uint64_t qual);
+/* Record any exit: the qualification and linear address (VMX), or EXITINFO1/2 (SVM). */
+void nw_vmm_record_exit(struct nw_vcpu *v, enum nw_exit_kind k, uint64_t qual_or_info1,
+			uint64_t gla_or_info2, uint64_t gpa);
+/* Back the guest frame at gpa (demand paging), emulate the console, move a page. */
+int nw_vmm_populate(struct nw_vcpu *v, uint64_t gpa);
+int nw_vmm_mmio(struct nw_vcpu *v, unsigned access, uint64_t *val);
+int nw_vmm_migrate(struct nw_vcpu *v);
 /* Make every vCPU drop what a nested change made stale (stale_hpa: the
  * host page that lost its mapping, or ~0). */
 void nw_vmm_flush_nested(struct nw_vm *vm, uint64_t stale_hpa);
@@ -111,5 +133,29 @@ static inline bool nw_vm_nested(const struct nw_vm *vm)
 {
 	return vm->cfg.mode == NW_VM_EPT || vm->cfg.mode == NW_VM_NPT;
 }
+
+/* SVM exits and ASIDs: npt, and shadow on an AMD preset (shadow follows the preset). */
+static inline bool nw_vm_svm(const struct nw_vm *vm)
+{
+	return vm->cfg.mode == NW_VM_NPT ||
+	       (vm->cfg.mode == NW_VM_SHADOW && vm->cfg.cpu.vendor == NW_VENDOR_AMD);
+}
+
+/* Shadow mode (shadow_mmu.c). Each returns 0 (or an NW_EXIT_* code) or a
+ * negative errno, which has stopped the VM. */
+int nw_vmm_shadow_init(struct nw_vm *vm);
+void nw_vmm_shadow_fini(struct nw_vm *vm);
+int nw_vmm_p2m_set(struct nw_vm *vm, uint64_t gpa, uint64_t hpa, int level, bool *replaced);
+int nw_vmm_shadow_gpa(struct nw_vcpu *v, uint64_t gpa, uint64_t *hpa);
+void nw_vmm_shadow_flush_tlbs(struct nw_vm *vm);
+/* A #PF of the walk of the shadow: NW_EXIT_RESUME, _DONE (emulated), _INJECT
+ * (*error for the guest), _STRING, NW_VCPU_SEGV, or a negative errno. */
+int nw_vmm_shadow_pf(struct nw_vcpu *v, uint64_t gva, unsigned access, const struct nw_walk *w,
+		     uint64_t *val, uint32_t *error);
+int nw_vmm_shadow_cr3(struct nw_vcpu *v, uint64_t cr3);  /* the exit, and the load */
+int nw_vmm_shadow_load(struct nw_vcpu *v, uint64_t cr3); /* a load without exit (mode change) */
+int nw_vmm_shadow_invlpg(struct nw_vcpu *v, uint64_t gva);
+int nw_vmm_shadow_flush(struct nw_vcpu *v);
+int nw_vmm_shadow_phys_write(struct nw_vcpu *v, uint64_t gpa, uint64_t val);
 
 #endif

@@ -80,9 +80,15 @@ struct nw_shadow_ops {
 	 */
 	int (*gpa_to_hpa)(void *ctx, uint64_t gpa, uint64_t *hpa);
 	/*
-	 * Present shadow entries were changed or removed: every vCPU must drop
-	 * the linear translations and paging-structure entries it cached
-	 * (INVVPID single-context, or TLB_CONTROL 3). Optional.
+	 * Every vCPU must drop the linear translations and paging-structure
+	 * entries it cached (INVVPID single-context, or TLB_CONTROL 3), once
+	 * per operation that needs it. Asked for where the shadow MMU's own
+	 * invariants need it: write protection, freed shadow pages, p2m
+	 * changes, rights it narrows on its own. Not for entries that merely
+	 * follow the guest's page-table stores: the guest invalidates those
+	 * itself (INVLPG, CR3 loads), as on hardware, so a guest that forgets
+	 * sees stale translations as it would there. (KVM flushes for those
+	 * too.) Optional.
 	 */
 	void (*flush_tlb)(void *ctx);
 };
@@ -166,6 +172,14 @@ int nw_shadow_page_fault(struct nw_shadow *sh, unsigned vcpu, const struct nw_x8
  * -EFAULT when gpa is not RAM; -EINVAL when misaligned.
  */
 int nw_shadow_emulate_write(struct nw_shadow *sh, uint64_t gpa, uint64_t val);
+
+/*
+ * A guest-physical store that did not go through the shadow (the VMM's own,
+ * or the guest's with paging off): performed as nw_shadow_emulate_write
+ * does, and counted as an emulated write only where the frame is a
+ * protected guest table, where the store would have trapped.
+ */
+int nw_shadow_write_gpa(struct nw_shadow *sh, uint64_t gpa, uint64_t val);
 
 /* INVLPG gva on vCPU `vcpu`: resynchronise the shadow leaf of gva in the
  * unsync table on its path, if there is one. */
