@@ -354,8 +354,13 @@ static void test_control_skip_shootdown(void **state)
 {
 	unsigned bug = NW_GUEST_BUG_SKIP_SHOOTDOWN;
 
+	/*
+	 * Not under shadow paging: there the VMM's own flushes (re-protecting
+	 * resynced tables, zapping flooded pages) also reach the vCPU that missed
+	 * the shootdown, and hide the guest's bug, as KVM's would.
+	 */
 	for (size_t s = 0; s < NSETUPS; s++)
-		if (mode_available(setups[s].mode))
+		if (mode_available(setups[s].mode) && setups[s].mode != NW_VM_SHADOW)
 			expect_detected("a skipped shootdown", "churn:size=32k,rounds=4", setups[s].mode,
 					setup_cpu(&setups[s], 4), 4, tweak_guest_bug, &bug);
 }
