@@ -10,6 +10,7 @@
 #include <nestwalk/mem.h>
 #include <nestwalk/npt.h>
 #include <nestwalk/pt.h>
+#include <nestwalk/shadow.h>
 #include <nestwalk/tlb.h>
 #include <nestwalk/tlb_lat.h>
 #include <nestwalk/tlb_preset.h>
