@@ -96,19 +96,28 @@ static double column_value(json_t *cells, json_t *cell, const struct column *col
 /* Every number in the report is printed this way, so tests can compare. */
 #define NUM "%.6g"
 
+/* Open DIR/NAME for writing; on failure, say why in err. */
+static FILE *open_out(const char *dir, const char *name, char *err, size_t n)
+{
+	char *path;
+	if (asprintf(&path, "%s/%s", dir, name) < 0) {
+		snprintf(err, n, "out of memory");
+		return NULL;
+	}
+	FILE *f = fopen(path, "w");
+	if (!f)
+		snprintf(err, n, "cannot write %s: %s", path, strerror(errno));
+	free(path);
+	return f;
+}
+
 /* ---- CSV ---- */
 
 static int write_csv(const char *dir, json_t *cells, char *err, size_t n)
 {
-	char *path;
-	if (asprintf(&path, "%s/cells.csv", dir) < 0)
-		return -ENOMEM;
-	FILE *f = fopen(path, "w");
-	if (!f) {
-		snprintf(err, n, "cannot write %s: %s", path, strerror(errno));
-		free(path);
+	FILE *f = open_out(dir, "cells.csv", err, n);
+	if (!f)
 		return -EIO;
-	}
 	fprintf(f, "index,mode,workload,pages,cpu,status,reason");
 	for (size_t k = 0; k < NCOLUMNS; k++)
 		fprintf(f, ",%s", columns[k].figure ? columns[k].figure : "slowdown");
@@ -138,7 +147,6 @@ static int write_csv(const char *dir, json_t *cells, char *err, size_t n)
 		fputc('\n', f);
 	}
 	int bad = fclose(f);
-	free(path);
 	return bad ? -EIO : 0;
 }
 
@@ -246,15 +254,9 @@ static void conclusions(FILE *f, json_t *cells, bool html)
 static int write_md(const char *dir, json_t *results, char *err, size_t n)
 {
 	json_t *cells = json_object_get(results, "cells");
-	char *path;
-	if (asprintf(&path, "%s/report.md", dir) < 0)
-		return -ENOMEM;
-	FILE *f = fopen(path, "w");
-	if (!f) {
-		snprintf(err, n, "cannot write %s: %s", path, strerror(errno));
-		free(path);
+	FILE *f = open_out(dir, "report.md", err, n);
+	if (!f)
 		return -EIO;
-	}
 	fprintf(f, "# nestwalk: shadow and nested paging compared\n\n");
 	fprintf(f, "Modelled figures of the nestwalk simulator (not wall time). Charts: report.html.\n\n");
 	fprintf(f, "## Conclusions\n\n");
@@ -297,7 +299,6 @@ static int write_md(const char *dir, json_t *results, char *err, size_t n)
 			field(c, "cpu"), field(c, "reason"));
 	}
 	int bad = fclose(f);
-	free(path);
 	return bad ? -EIO : 0;
 }
 
@@ -498,13 +499,8 @@ static int write_html(const char *dir, json_t *results, char *err, size_t n)
 		snprintf(err, n, "gnuplot failed drawing the charts (in %s)", tmp);
 		return -EIO;
 	}
-	char *path;
-	if (asprintf(&path, "%s/report.html", dir) < 0)
-		return -ENOMEM;
-	FILE *f = fopen(path, "w");
+	FILE *f = open_out(dir, "report.html", err, n);
 	if (!f) {
-		snprintf(err, n, "cannot write %s: %s", path, strerror(errno));
-		free(path);
 		rm_tmp(tmp);
 		return -EIO;
 	}
@@ -543,7 +539,6 @@ static int write_html(const char *dir, json_t *results, char *err, size_t n)
 	}
 	fprintf(f, "</table>\n</body></html>\n");
 	int bad = fclose(f);
-	free(path);
 	rm_tmp(tmp);
 	if (rc || bad) {
 		snprintf(err, n, "cannot write report.html");
