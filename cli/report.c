@@ -93,6 +93,14 @@ static double column_value(json_t *cells, json_t *cell, const struct column *col
 	return col->figure ? figure(cell, col->figure) : slowdown(cells, cell);
 }
 
+/* Further figures cells.csv carries, empty where a mode has none. */
+static const char *const csv_figures[] = {
+	"exits.nested_fault.per_1k", "exits.cr3_write.per_1k", "exits.invlpg.per_1k",
+	"exits.pf.per_1k", "exits.ipi.per_1k", "shadow.emulated_writes.per_1k",
+	"shadow.syncs.per_1k", "shadow.unsyncs.per_1k", "shadow.zaps.per_1k",
+	"shadow.unshadowed.per_1k", "shadow.root_hit_rate", NULL,
+};
+
 /* Every number in the report is printed this way, so tests can compare. */
 #define NUM "%.6g"
 
@@ -123,6 +131,8 @@ static int write_csv(const char *dir, json_t *cells, char *err, size_t n)
 		fprintf(f, ",%s", columns[k].figure ? columns[k].figure : "slowdown");
 	for (int p = 0; cli_cycle_parts[p]; p++)
 		fprintf(f, ",%s.per_access", cli_cycle_parts[p]);
+	for (int p = 0; csv_figures[p]; p++)
+		fprintf(f, ",%s", csv_figures[p]);
 	fputc('\n', f);
 	size_t i;
 	json_t *c;
@@ -141,6 +151,13 @@ static int write_csv(const char *dir, json_t *cells, char *err, size_t n)
 			snprintf(name, sizeof(name), "%s.per_access", cli_cycle_parts[p]);
 			if (is_ok(c))
 				fprintf(f, "," NUM, figure(c, name));
+			else
+				fputc(',', f);
+		}
+		for (int p = 0; csv_figures[p]; p++) {
+			json_t *v = json_object_get(json_object_get(c, "figures"), csv_figures[p]);
+			if (json_is_number(v))
+				fprintf(f, "," NUM, json_number_value(v));
 			else
 				fputc(',', f);
 		}

@@ -272,6 +272,19 @@ static void summary(const struct nw_run_cfg *c, const struct nw_run_result *r)
 			printf(" %s %.3f", n + 6, r->figures[i].value);
 	}
 	printf("\n  cycles/access    %.2f\n", fig(r, "cycles.per_access"));
+	if (c->vm.mode == NW_VM_SHADOW) {
+#define S(nm) (unsigned long long)st(r->stats, r->nstats, nm)
+		printf("  shadow #PF       %llu fixed, %llu injected, %llu writes to emulate, %llu MMIO\n",
+		       S("shadow.faults.fixed"), S("shadow.faults.injected"), S("shadow.faults.emulate"),
+		       S("shadow.faults.mmio"));
+		printf("  shadow pages     %llu at the end, %llu made, %llu zapped (%llu write-flooded)\n",
+		       S("shadow.pages"), S("shadow.pages.created"), S("shadow.zaps"),
+		       S("shadow.unshadowed"));
+		printf("  shadow sync      %llu emulated writes, %llu unsyncs, %llu syncs, root cache %llu of %llu\n",
+		       S("shadow.emulated_writes"), S("shadow.unsyncs"), S("shadow.syncs"),
+		       S("shadow.root_hits"), S("shadow.root_hits") + S("shadow.root_misses"));
+#undef S
+	}
 	printf("checksum           %016llx (%llu loads differed from what was stored)\n",
 	       (unsigned long long)r->checksum, (unsigned long long)r->mismatches);
 	printf("guest faults       %llu demand-zero, %llu copy-on-write (whole run)\n",

@@ -12,6 +12,9 @@
  *   exits.per_1k               VM exits per 1,000 accesses
  *   exits.<kind>.per_1k        the same, by kind
  *   cycles.per_access          every cycles.* figure / accesses
+ *   shadow.<x>.per_1k          shadow mode: emulated_writes, syncs, unsyncs,
+ *                              zaps and unshadowed per 1,000 accesses
+ *   shadow.root_hit_rate       shadow mode: root_hits / (root_hits + root_misses)
  *   run.wall_seconds, run.accesses_per_second
  */
 
@@ -24,7 +27,8 @@
 /* Figures that are levels, not counters: the measured phase reports them as they end. */
 static const char *const levels[] = {
 	"data.checksum", "workload.checksum", "guest.frames.used", "vm.host_frames",
-	"vm.backing.4k", "vm.backing.2m", "vm.backing.1g", "vm.nested_table_pages", NULL,
+	"vm.backing.4k", "vm.backing.2m", "vm.backing.1g", "vm.nested_table_pages", "shadow.pages",
+	NULL,
 };
 
 /* Room kept after the vCPU's figures for the guest's, the VM's and the workload's. */
@@ -159,6 +163,19 @@ void run_derive(const struct nw_run_cfg *cfg, struct nw_run_result *res)
 	for (int k = 0; k < NW_EXIT_KINDS; k++)
 		put(res, exit_names[k], 1000 * ratio(stat(res, exit_stats[k]), acc));
 	put(res, "cycles.per_access", ratio(sum_of(res, "cycles.", ""), acc));
+	if (cfg->vm.mode == NW_VM_SHADOW) {
+		static const char *const per_1k[][2] = {
+			{ "shadow.emulated_writes", "shadow.emulated_writes.per_1k" },
+			{ "shadow.syncs", "shadow.syncs.per_1k" },
+			{ "shadow.unsyncs", "shadow.unsyncs.per_1k" },
+			{ "shadow.zaps", "shadow.zaps.per_1k" },
+			{ "shadow.unshadowed", "shadow.unshadowed.per_1k" },
+		};
+		for (size_t i = 0; i < sizeof(per_1k) / sizeof(per_1k[0]); i++)
+			put(res, per_1k[i][1], 1000 * ratio(stat(res, per_1k[i][0]), acc));
+		uint64_t hits = stat(res, "shadow.root_hits");
+		put(res, "shadow.root_hit_rate", ratio(hits, hits + stat(res, "shadow.root_misses")));
+	}
 	put(res, "run.wall_seconds", res->wall_seconds);
 	put(res, "run.accesses_per_second", res->wall_seconds > 0 ? (double)acc / res->wall_seconds : 0);
 }

@@ -1360,6 +1360,84 @@ static void test_vm_skip_wp_caught(void **state)
 	free(res);
 }
 
+/* Compare, inside the VM, each vCPU's list against the shadow MMU's own figures. */
+static void stats_probe(void *arg, struct nw_vm *vm, struct nw_guest *g)
+{
+	struct nw_stat *list = malloc(NW_RUN_STATS_MAX * sizeof(*list));
+	const struct nw_shadow_stats *st = nw_shadow_stats(vm->shadow);
+	int *seen = arg;
+
+	(void)g;
+	assert_non_null(list);
+	for (unsigned i = 0; i < nw_vm_vcpus(vm); i++) {
+		size_t n = nw_vcpu_stats_list(nw_vm_vcpu(vm, i), list, NW_RUN_STATS_MAX);
+		for (size_t j = 0; j < n && j < NW_RUN_STATS_MAX; j++) {
+			if (!strcmp(list[j].name, "shadow.pages.created"))
+				assert_int_equal(list[j].value, i == 0 ? st->pages_created : 0);
+			if (!strcmp(list[j].name, "shadow.emulated_writes")) {
+				assert_int_equal(list[j].value, i == 0 ? st->emulated_writes : 0);
+				seen[i]++;
+			}
+		}
+	}
+	free(list);
+}
+
+static uint64_t run_stat(const struct nw_run_result *r, const char *name)
+{
+	uint64_t v = 0;
+
+	if (nw_run_stat(r, name, &v) < 0)
+		fail_msg("no figure %s", name);
+	return v;
+}
+
+/*
+ * The shadow MMU's figures reach the run's: vCPU 0 carries the VM's,
+ * the others zeros, so the sum over vCPUs counts each once. Oracle: every
+ * #PF exit is one shadow fault with one outcome, so the outcomes add up to
+ * exits.pf (counted per vCPU, summed) in the measured phase; counting the
+ * shadow figures once per vCPU would double them.
+ */
+static void test_vm_stats(void **state)
+{
+	struct nw_run_result *res = malloc(sizeof(*res));
+	struct nw_run_cfg c;
+	char err[256];
+	int seen[2] = { 0, 0 };
+	double v;
+
+	(void)state;
+	assert_non_null(res);
+	nw_run_cfg_default(&c);
+	c.vm.mode = NW_VM_SHADOW;
+	c.vm.vcpus = 2;
+	assert_int_equal(nw_workload_parse("churn:size=32k,rounds=8", &c.wl, err, sizeof(err)), 0);
+	c.hook = stats_probe;
+	c.hook_arg = seen;
+	c.hook_at = 100;
+	assert_int_equal(nw_run(&c, res, err, sizeof(err)), 0);
+	assert_int_equal(seen[0], 1);
+	assert_int_equal(seen[1], 1);
+	uint64_t outcomes = run_stat(res, "shadow.faults.fixed") + run_stat(res, "shadow.faults.injected") +
+			    run_stat(res, "shadow.faults.emulate") + run_stat(res, "shadow.faults.mmio");
+	assert_true(outcomes > 0);
+	assert_int_equal(outcomes, run_stat(res, "exits.pf"));
+	assert_true(run_stat(res, "shadow.emulated_writes") > 0);
+	assert_true(run_stat(res, "shadow.pages") > 0);
+	assert_true(run_stat(res, "shadow.root_hits") + run_stat(res, "shadow.root_misses") > 0);
+	assert_int_equal(nw_run_figure(res, "shadow.emulated_writes.per_1k", &v), 0);
+	assert_true(v > 0);
+	assert_int_equal(nw_run_figure(res, "shadow.root_hit_rate", &v), 0);
+	assert_true(v >= 0 && v <= 1);
+	/* Not in other modes. */
+	c.vm.mode = NW_VM_EPT;
+	c.hook = NULL;
+	assert_int_equal(nw_run(&c, res, err, sizeof(err)), 0);
+	assert_int_equal(nw_run_stat(res, "shadow.pages", &outcomes), -ENOENT);
+	free(res);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1378,6 +1456,7 @@ int main(void)
 		cmocka_unit_test(test_vm_exits),
 		cmocka_unit_test(test_vm_workloads_checked),
 		cmocka_unit_test(test_vm_skip_wp_caught),
+		cmocka_unit_test(test_vm_stats),
 		cmocka_unit_test(test_random),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* A vCPU's figures by stable name: its own, then its TLB's. */
+/*
+ * A vCPU's figures by stable name: its own, the shadow MMU's in shadow
+ * mode, then its TLB's.
+ *
+ * The shadow MMU is one per VM and its figures are the VM's: vCPU 0
+ * reports them and every other vCPU reports zeros under the same names, so
+ * that the runner's sum over vCPUs (which adds lists entry by entry) gives
+ * the VM's figure once.
+ */
 
 #include <stdio.h>
 
@@ -34,6 +42,12 @@ size_t nw_vcpu_stats_list(struct nw_vcpu *v, struct nw_stat *out, size_t max)
 	PUT("guest.invlpg", s->invlpg);
 	PUT("guest.ipis", s->ipis);
 	PUT("data.checksum", s->checksum);
+	if (v->vm->shadow) {
+		struct nw_stat sh[NW_SHADOW_STATS_MAX];
+		size_t m = nw_shadow_stats_list(v->vm->shadow, sh, NW_SHADOW_STATS_MAX);
+		for (size_t i = 0; i < m && i < NW_SHADOW_STATS_MAX; i++)
+			PUT(sh[i].name, v->id == 0 ? sh[i].value : 0);
+	}
 #undef PUT
 	return n + nw_tlb_stats_list(nw_tlb_stats(v->tlb), out + (n < max ? n : max),
 				     n < max ? max - n : 0);
