@@ -106,6 +106,11 @@ static int schedule(struct runner *R, uint64_t total)
 				if (rc == WL_BLOCK)
 					break;
 				if (rc == WL_DONE) {
+					/*
+					 * Finished for good: a workload may return DONE
+					 * with its pc still set (mix does, between phases).
+					 */
+					t->pc = -1;
 					wl_thread_finished(&R->sync);
 					progress = true;
 					break;

@@ -5,6 +5,7 @@
  * calls, and the barrier that lines the vCPUs up between phases.
  */
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -173,6 +174,7 @@ bool wl_barrier(struct wl_thread *t, enum wl_event ev)
 
 void wl_thread_finished(struct wl_sync *s)
 {
+	assert(s->live > 0); /* each thread finishes once */
 	s->live--;
 	if (s->live && s->arrived == s->live)
 		release(s);

@@ -185,6 +185,27 @@ static void test_same_data_2m_4(void **state)
 	check_matrix(ALL & ~ONLY(MIX), 4, NW_PAGE_2M, NW_PAGE_2M);
 }
 
+/*
+ * mix ends each phase with DONE while its threads live on: every vCPU
+ * count must still finish, and agree with the other modes. 2 and 4 vCPUs
+ * once hung here, the finished threads counted over and over.
+ */
+static void test_mix_every_vcpu_count(void **state)
+{
+	for (unsigned vcpus = 1; vcpus <= 4; vcpus++) {
+		struct nw_run_cfg c;
+		cfg_for(&c, "mix:ws=64k,ops=300", NW_VM_NATIVE, "zen4", vcpus, NW_PAGE_4K,
+			NW_PAGE_4K);
+		struct nw_run_result *native = run_ok(&c);
+		cfg_for(&c, "mix:ws=64k,ops=300", NW_VM_NPT, "zen4", vcpus, NW_PAGE_4K, NW_PAGE_4K);
+		struct nw_run_result *npt = run_ok(&c);
+		assert_int_equal(stat_of(native, "data.checksum"), stat_of(npt, "data.checksum"));
+		assert_int_equal(stat_of(native, "access.loads"), stat_of(npt, "access.loads"));
+		free(native);
+		free(npt);
+	}
+}
+
 /* Guest and host page sizes that differ: splintered TLB entries. */
 static void test_same_data_mixed_pages(void **state)
 {
@@ -530,6 +551,7 @@ int main(void)
 		cmocka_unit_test(test_same_data_2m_1),
 		cmocka_unit_test(test_same_data_2m_4),
 		cmocka_unit_test(test_same_data_mixed_pages),
+		cmocka_unit_test(test_mix_every_vcpu_count),
 		cmocka_unit_test(test_same_data_pcid),
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_control_corrupted_leaf),
