@@ -90,6 +90,11 @@ struct nw_chase {
  * over any page kind. */
 int nw_chase_build(struct nw_chase *c, void *buf, size_t size, unsigned lines,
 		   uint64_t seed);
+/* The same layout without a buffer: calls visit(arg, offset) for each node
+ * in chain order (the last links back to the first). The model replays the
+ * chase through it (suite_model.c). */
+int nw_chase_layout(size_t size, unsigned lines, uint64_t seed,
+		    void (*visit)(void *arg, size_t off), void *arg);
 /* Follows n pointers from p (n a multiple of NW_CHASE_UNROLL). */
 void *nw_chase_follow(void *p, uint64_t n);
 

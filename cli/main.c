@@ -10,6 +10,7 @@
 #include "cli.h"
 
 int cli_explain(int argc, char **argv); /* explain.c */
+int cli_hw(int argc, char **argv);      /* hw.c */
 #include "report.h"
 
 struct command {
@@ -23,6 +24,7 @@ static const struct command commands[] = {
 	{ "compare", cli_compare, "run a matrix of modes, workloads, pages and CPUs; write the report" },
 	{ "report", cli_report, "render the report from saved results.json files (merging shards)" },
 	{ "explain", cli_explain, "print one 2D (nested paging) walk, reference by reference" },
+	{ "hw", cli_hw, "measure page walks on this CPU (pointer chase, page kinds, perf)" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -28,13 +28,29 @@
 static uint64_t splitmix64(uint64_t *s);
 static uint64_t below(uint64_t *s, uint64_t n);
 
-int nw_chase_build(struct nw_chase *c, void *buf, size_t size, unsigned lines,
-		   uint64_t seed)
+/* Links each visited node to the one before it (nw_chase_build's visitor). */
+struct link {
+	char *base;
+	void **first, **prev;
+};
+
+static void link_node(void *arg, size_t off)
+{
+	struct link *l = arg;
+	void **node = (void **)(l->base + off);
+
+	if (l->prev)
+		*l->prev = node;
+	else
+		l->first = node;
+	l->prev = node;
+}
+
+int nw_chase_layout(size_t size, unsigned lines, uint64_t seed,
+		    void (*visit)(void *arg, size_t off), void *arg)
 {
 	size_t groups = size / NW_CHASE_GROUP;
 	uint64_t s = seed ? seed : NW_CHASE_SEED;
-	char *base = buf;
-	void **first = NULL, **prev = NULL;
 	uint32_t *order;
 
 	if (lines == 0)
@@ -54,7 +70,7 @@ int nw_chase_build(struct nw_chase *c, void *buf, size_t size, unsigned lines,
 		order[j] = t;
 	}
 	for (size_t i = 0; i < groups; i++) {
-		char *g = base + (size_t)order[i] * NW_CHASE_GROUP;
+		size_t g = (size_t)order[i] * NW_CHASE_GROUP;
 		uint8_t line[NW_LINES_PER_GROUP];
 
 		for (unsigned k = 0; k < NW_LINES_PER_GROUP; k++)
@@ -62,22 +78,29 @@ int nw_chase_build(struct nw_chase *c, void *buf, size_t size, unsigned lines,
 		for (unsigned k = 0; k < lines; k++) {
 			unsigned j = k + (unsigned)below(&s, NW_LINES_PER_GROUP - k);
 			uint8_t t = line[k];
-			void **node;
 
 			line[k] = line[j];
 			line[j] = t;
-			node = (void **)(g + (size_t)line[k] * NW_CHASE_LINE);
-			if (prev)
-				*prev = node;
-			else
-				first = node;
-			prev = node;
+			visit(arg, g + (size_t)line[k] * NW_CHASE_LINE);
 		}
 	}
-	*prev = first;
 	free(order);
-	c->start = first;
-	c->nodes = groups * lines;
+	return 0;
+}
+
+int nw_chase_build(struct nw_chase *c, void *buf, size_t size, unsigned lines,
+		   uint64_t seed)
+{
+	struct link l = {.base = buf};
+	int err;
+
+	if (lines == 0)
+		lines = 1;
+	if ((err = nw_chase_layout(size, lines, seed, link_node, &l)))
+		return err;
+	*l.prev = l.first;
+	c->start = l.first;
+	c->nodes = size / NW_CHASE_GROUP * lines;
 	c->lines = lines;
 	c->seed = seed ? seed : NW_CHASE_SEED;
 	return 0;

@@ -1,0 +1,473 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nestwalk hw: page walks on this CPU. The pointer chase of the nw_hw
+ * library (bench/hw.h; the layout is in docs/BENCHMARKS.md) over a sweep of
+ * working sets and page kinds, pinned with hwloc, counted with perf_event
+ * where the CPU lets us, and written as JSON that `nestwalk report` renders.
+ *
+ *	{ "nestwalk": "0.1.0", "command": "hw",
+ *	  "hw": { "context": { "hw.cpu": ..., "hw.perf.dtlb_walks": "unavailable: ..." },
+ *	          "core_ghz": 3.22, "samples": 20, "loads_per_sample": 16384,
+ *	          "points": [ { "kind": "4k", "ws": 16384, "status": "ok",
+ *	                        "ns_per_access": 1.23, "cycles_per_access": 3.97, ... },
+ *	                      { "kind": "2m", "ws": 16384, "status": "skipped",
+ *	                        "reason": "..." } ],
+ *	          "penalty": [ { "ws": ..., "huge": "2m", "walk_penalty_ns": ... } ] } }
+ *
+ * A perf counter that cannot count is absent from every point and its
+ * context entry says why ("unavailable: ..."); it is never reported as 0.
+ */
+
+#define _GNU_SOURCE /* getopt_long */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "hw.h"
+
+#define CMD "hw"
+#define HW_MIN_WS ((uint64_t)4096)
+#define HW_MAX_WS ((uint64_t)64 << 30)
+#define HW_HEADROOM ((uint64_t)512 << 20) /* left to everyone else */
+#define HW_MAX_POINTS 64
+
+int cli_hw(int argc, char **argv); /* the subcommand, dispatched by main.c */
+
+struct hw_opts {
+	uint64_t min, max;
+	bool kind[NW_HW_NKINDS];
+	unsigned samples;
+	int core;
+	bool may_reserve;
+	bool json_stdout;
+	const char *out;
+	bool quiet;
+	const char *event[NW_PERF_NWALK];
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: nestwalk hw [OPTIONS]\n"
+		"\n"
+		"Measure page walks on this CPU: a dependent pointer chase through a random\n"
+		"4 KiB-page order, one random 64-byte line per page, for working sets from\n"
+		"--min to --max (doubling) and each page kind. Prints ns per access and the\n"
+		"walk penalty (4k minus the largest kind) per working set.\n"
+		"\n"
+		"Options:\n"
+		"  --min SIZE            smallest working set (default 16K; K, M, G suffixes)\n"
+		"  --max SIZE            largest working set (default 256M; bounded by\n"
+		"                        MemAvailable less 512M)\n"
+		"  --pages LIST          page kinds: 4k, thp, 2m, 1g (default 4k,thp; 2m and 1g\n"
+		"                        are hugetlb)\n"
+		"  --samples N           timed samples per point, the best is kept (default 20)\n"
+		"  --cpu N               pin to core N with hwloc (default: the last core)\n"
+		"  --no-reserve          never raise nr_hugepages (by default, as root, a\n"
+		"                        short hugetlb pool is raised for the point and its old\n"
+		"                        value written back after it, at exit and on SIGINT,\n"
+		"                        SIGTERM or SIGHUP)\n"
+		"  --event COUNTER=EVENT count COUNTER (dtlb_walks, walk_cycles,\n"
+		"                        ept_walk_cycles) with this libpfm4 event\n"
+		"  -j, --json            print the JSON on stdout instead of the table\n"
+		"  -o, --out FILE        also write the JSON to FILE (for 'nestwalk report')\n"
+		"  -q, --quiet           no progress bar\n"
+		"  -h, --help            show this help\n"
+		"\n"
+		"Exit status: 0 ok, 1 runtime failure, 2 usage or bad input.\n");
+}
+
+/* "64K", "1G", "4096": a size in bytes, or -EINVAL. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	unsigned shift = 0;
+
+	if (errno || end == s || *s == '-')
+		return -EINVAL;
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	}
+	if (*end == 'i' && *(end + 1) == 'B')
+		end += 2;
+	else if (*end == 'B' && shift)
+		end++;
+	if (*end || v > (HW_MAX_WS >> shift))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static void size_name(char *buf, size_t n, uint64_t bytes)
+{
+	if (bytes >= (1ull << 30) && !(bytes & ((1ull << 30) - 1)))
+		snprintf(buf, n, "%lluG", (unsigned long long)(bytes >> 30));
+	else if (bytes >= (1ull << 20) && !(bytes & ((1ull << 20) - 1)))
+		snprintf(buf, n, "%lluM", (unsigned long long)(bytes >> 20));
+	else
+		snprintf(buf, n, "%lluK", (unsigned long long)(bytes >> 10));
+}
+
+static int parse_kinds(const char *list, bool kind[NW_HW_NKINDS])
+{
+	char buf[128];
+	int any = 0;
+
+	if (strlen(list) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, list);
+	memset(kind, 0, NW_HW_NKINDS * sizeof(bool));
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		int k;
+		for (k = 0; k < NW_HW_NKINDS; k++)
+			if (!strcasecmp(t, nw_hw_kind_name((enum nw_hw_kind)k)))
+				break;
+		if (k == NW_HW_NKINDS)
+			return -EINVAL;
+		kind[k] = true;
+		any = 1;
+	}
+	return any ? 0 : -EINVAL;
+}
+
+static int parse_event(const char *s, const char *event[NW_PERF_NWALK])
+{
+	const char *eq = strchr(s, '=');
+
+	for (int w = 0; eq && eq[1] && w < NW_PERF_NWALK; w++) {
+		const char *name = nw_perf_walk_name((enum nw_perf_walk)w);
+		if (strlen(name) == (size_t)(eq - s) && !strncmp(s, name, strlen(name))) {
+			event[w] = eq + 1;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int parse_args(int argc, char **argv, struct hw_opts *o)
+{
+	enum { OPT_MIN = 256, OPT_MAX, OPT_PAGES, OPT_SAMPLES, OPT_CPU, OPT_NORES, OPT_EVENT };
+	static const struct option opts[] = {
+		{ "min", required_argument, NULL, OPT_MIN },
+		{ "max", required_argument, NULL, OPT_MAX },
+		{ "pages", required_argument, NULL, OPT_PAGES },
+		{ "samples", required_argument, NULL, OPT_SAMPLES },
+		{ "cpu", required_argument, NULL, OPT_CPU },
+		{ "no-reserve", no_argument, NULL, OPT_NORES },
+		{ "event", required_argument, NULL, OPT_EVENT },
+		{ "json", no_argument, NULL, 'j' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t v;
+	int opt;
+
+	*o = (struct hw_opts){ .min = 16 << 10, .max = 256 << 20, .samples = 20, .core = -1,
+			       .may_reserve = true };
+	o->kind[NW_HW_4K] = o->kind[NW_HW_THP] = true;
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":jo:qh", opts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_MIN:
+		case OPT_MAX:
+			if (parse_size(optarg, &v) || v < HW_MIN_WS || v % HW_MIN_WS)
+				return cli_usage(CMD, "--%s: '%s' is not a size of whole 4 KiB pages "
+						 "(e.g. 16K, 64M, 1G)", opt == OPT_MIN ? "min" : "max", optarg);
+			*(opt == OPT_MIN ? &o->min : &o->max) = v;
+			break;
+		case OPT_PAGES:
+			if (parse_kinds(optarg, o->kind))
+				return cli_usage(CMD, "--pages: '%s' is not a list of 4k, thp, 2m, 1g", optarg);
+			break;
+		case OPT_SAMPLES:
+			if (cli_u64(optarg, 1, 1000000, &v))
+				return cli_usage(CMD, "--samples: '%s' is not a count in 1..1000000", optarg);
+			o->samples = (unsigned)v;
+			break;
+		case OPT_CPU:
+			if (cli_u64(optarg, 0, 4095, &v))
+				return cli_usage(CMD, "--cpu: '%s' is not a core number", optarg);
+			o->core = (int)v;
+			break;
+		case OPT_NORES: o->may_reserve = false; break;
+		case OPT_EVENT:
+			if (parse_event(optarg, o->event))
+				return cli_usage(CMD, "--event: want COUNTER=EVENT with COUNTER one of "
+						 "dtlb_walks, walk_cycles, ept_walk_cycles, not '%s'", optarg);
+			break;
+		case 'j': o->json_stdout = true; break;
+		case 'o': o->out = optarg; break;
+		case 'q': o->quiet = true; break;
+		case 'h':
+			usage(stdout);
+			return -1;
+		case ':':
+			return cli_usage(CMD, "option '%s' needs a value", argv[optind - 1]);
+		default:
+			if (optopt)
+				return cli_usage(CMD, "unknown option '-%c' (try 'nestwalk hw --help')", optopt);
+			return cli_usage(CMD, "unknown option '%s' (try 'nestwalk hw --help')",
+					 argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage(CMD, "unexpected argument '%s'", argv[optind]);
+	if (o->min > o->max)
+		return cli_usage(CMD, "--min is larger than --max");
+	return 0;
+}
+
+/* ---- measuring ---- */
+
+struct hw_run {
+	const struct hw_opts *o;
+	json_t *context;
+	struct nw_perf_group perf;
+	double ghz;
+	struct cli_progress prog;
+	uint64_t done, total; /* samples */
+	uint64_t loads;       /* loads per sample */
+};
+
+static void put_context(void *arg, const char *key, const char *value)
+{
+	struct hw_run *r = arg;
+
+	json_object_set_new(r->context, key, json_string(value));
+	if (!strcmp(key, "hw.core_ghz"))
+		r->ghz = atof(value);
+}
+
+/* One point: kind at ws, sampled; its JSON object (ok or skipped). */
+static json_t *measure(struct hw_run *r, enum nw_hw_kind kind, uint64_t ws)
+{
+	struct nw_hw_probe_opts po = { .may_reserve = r->o->may_reserve };
+	struct nw_hw_probe probe;
+	json_t *pt = json_pack("{s:s, s:I}", "kind", nw_hw_kind_name(kind), "ws", (json_int_t)ws);
+	int64_t avail = nw_hw_mem_available();
+	char why[512] = "";
+	int err;
+
+	if (avail >= 0 && ws + HW_HEADROOM > (uint64_t)avail) {
+		snprintf(why, sizeof(why), "%llu MiB working set, %lld MiB available (512 MiB kept free)",
+			 (unsigned long long)(ws >> 20), (long long)(avail >> 20));
+		err = -ENOMEM;
+	} else {
+		err = nw_hw_probe_open(&probe, kind, (size_t)ws, &po, why, sizeof(why));
+	}
+	if (err) {
+		r->done += r->o->samples;
+		cli_progress_update(&r->prog, r->done, r->total);
+		json_object_set_new(pt, "status", json_string("skipped"));
+		json_object_set_new(pt, "reason", json_string(why[0] ? why : strerror(-err)));
+		return pt;
+	}
+	nw_perf_group_reset(&r->perf);
+	nw_perf_group_enable(&r->perf);
+	for (unsigned s = 0; s < r->o->samples; s++) {
+		nw_hw_probe_sample(&probe);
+		cli_progress_update(&r->prog, ++r->done, r->total);
+	}
+	nw_perf_group_disable(&r->perf);
+	nw_perf_group_read(&r->perf);
+
+	double loads = (double)probe.samples * (double)probe.loads;
+	r->loads = probe.loads;
+	json_object_set_new(pt, "status", json_string("ok"));
+	json_object_set_new(pt, "ns_per_access", json_real(probe.best_ns));
+	if (r->ghz > 0)
+		json_object_set_new(pt, "cycles_per_access", json_real(probe.best_ns * r->ghz));
+	json_object_set_new(pt, "samples", json_integer((json_int_t)probe.samples));
+	if (kind == NW_HW_THP && probe.thp_fraction >= 0)
+		json_object_set_new(pt, "thp_fraction", json_real(probe.thp_fraction));
+	if (kind == NW_HW_2M || kind == NW_HW_1G)
+		json_object_set_new(pt, "hugetlb_reserved", json_boolean(probe.buf.reserved));
+	/* Only counters that counted: an unavailable one is absent, never 0. */
+	for (int i = 0; i < r->perf.n; i++) {
+		char name[64];
+
+		if (!r->perf.c[i].valid || loads == 0)
+			continue;
+		snprintf(name, sizeof(name), "%s_per_access", r->perf.c[i].name);
+		json_object_set_new(pt, name, json_real((double)r->perf.c[i].value / loads));
+	}
+	/* Gives hugetlb pages back, and restores nr_hugepages if it was raised. */
+	nw_hw_probe_close(&probe);
+	return pt;
+}
+
+static double point_ns(json_t *points, enum nw_hw_kind kind, uint64_t ws)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(points, i, p)
+		if (!strcmp(json_string_value(json_object_get(p, "kind")), nw_hw_kind_name(kind)) &&
+		    (uint64_t)json_integer_value(json_object_get(p, "ws")) == ws &&
+		    json_is_number(json_object_get(p, "ns_per_access")))
+			return json_number_value(json_object_get(p, "ns_per_access"));
+	return NAN;
+}
+
+/* 4k minus each huge kind measured at the same working set. */
+static json_t *penalties(json_t *points, const struct hw_opts *o)
+{
+	json_t *out = json_array();
+
+	for (uint64_t ws = o->min; ws <= o->max; ws *= 2) {
+		double ns4k = point_ns(points, NW_HW_4K, ws);
+
+		if (isnan(ns4k))
+			continue;
+		for (int k = NW_HW_NKINDS - 1; k > NW_HW_4K; k--) {
+			double ns = point_ns(points, (enum nw_hw_kind)k, ws);
+
+			if (!isnan(ns))
+				json_array_append_new(out, json_pack("{s:I, s:s, s:f}", "ws", (json_int_t)ws,
+								     "huge", nw_hw_kind_name((enum nw_hw_kind)k),
+								     "walk_penalty_ns", ns4k - ns));
+		}
+	}
+	return out;
+}
+
+static void print_table(json_t *hw, const struct hw_opts *o)
+{
+	json_t *ctx = json_object_get(hw, "context"), *points = json_object_get(hw, "points");
+	const char *keys[] = { "hw.cpu", "hw.hypervisor", "hw.pinned", "hw.core_ghz", "hw.cache.l1d",
+			       "hw.cache.l2", "hw.cache.l3" };
+	size_t i;
+	json_t *p;
+	const char *k;
+	json_t *v;
+
+	for (size_t j = 0; j < sizeof(keys) / sizeof(keys[0]); j++)
+		if (json_string_value(json_object_get(ctx, keys[j])))
+			printf("%-16s %s\n", keys[j] + 3, json_string_value(json_object_get(ctx, keys[j])));
+	json_object_foreach(ctx, k, v)
+		if (!strncmp(k, "hw.perf.", 8))
+			printf("%-16s %s\n", k + 3, json_string_value(v));
+	printf("\n%10s", "ws");
+	for (int kd = 0; kd < NW_HW_NKINDS; kd++)
+		if (o->kind[kd])
+			printf(" %9s", nw_hw_kind_name((enum nw_hw_kind)kd));
+	printf("   ns per access (best of %u samples)\n", o->samples);
+	for (uint64_t ws = o->min; ws <= o->max; ws *= 2) {
+		char name[24];
+
+		size_name(name, sizeof(name), ws);
+		printf("%10s", name);
+		for (int kd = 0; kd < NW_HW_NKINDS; kd++) {
+			if (!o->kind[kd])
+				continue;
+			double ns = point_ns(points, (enum nw_hw_kind)kd, ws);
+			if (isnan(ns))
+				printf(" %9s", "-");
+			else
+				printf(" %9.3f", ns);
+		}
+		json_array_foreach(json_object_get(hw, "penalty"), i, p)
+			if ((uint64_t)json_integer_value(json_object_get(p, "ws")) == ws) {
+				printf("   walk penalty 4k-%s %.2f ns",
+				       json_string_value(json_object_get(p, "huge")),
+				       json_number_value(json_object_get(p, "walk_penalty_ns")));
+				break;
+			}
+		putchar('\n');
+	}
+	json_array_foreach(points, i, p)
+		if (strcmp(json_string_value(json_object_get(p, "status")), "ok")) {
+			char name[24];
+
+			size_name(name, sizeof(name), (uint64_t)json_integer_value(json_object_get(p, "ws")));
+			printf("skipped %s/%s: %s\n", json_string_value(json_object_get(p, "kind")), name,
+			       json_string_value(json_object_get(p, "reason")));
+		}
+}
+
+int cli_hw(int argc, char **argv)
+{
+	struct hw_opts o;
+	struct hw_run r = { .o = &o };
+	char why[600];
+	int rc = parse_args(argc, argv, &o);
+
+	if (rc)
+		return rc < 0 ? CLI_OK : rc;
+
+	r.context = json_object();
+	if (nw_hw_pin(o.core, why, sizeof(why)))
+		snprintf(why + strlen(why), sizeof(why) - strlen(why), " (not pinned)");
+	json_object_set_new(r.context, "hw.pinned", json_string(why));
+	nw_hw_describe(put_context, &r);
+	json_object_set_new(r.context, "hw.hugetlb_reserve",
+			    json_string(o.may_reserve ? "on: nr_hugepages is raised when short and "
+							"restored after each point"
+						      : "off: hugetlb points use free pages only"));
+	nw_perf_group_init(&r.perf);
+	nw_perf_group_add_walk(&r.perf, o.event);
+	for (int i = 0; i < r.perf.n; i++) {
+		char key[64];
+
+		snprintf(key, sizeof(key), "hw.perf.%s", r.perf.c[i].name);
+		if (r.perf.c[i].fd >= 0)
+			snprintf(why, sizeof(why), "%s", r.perf.c[i].event);
+		else
+			snprintf(why, sizeof(why), "unavailable: %s", r.perf.c[i].reason);
+		json_object_set_new(r.context, key, json_string(why));
+	}
+
+	int nkinds = 0;
+	for (int k = 0; k < NW_HW_NKINDS; k++)
+		nkinds += o.kind[k];
+	for (uint64_t ws = o.min; ws <= o.max; ws *= 2)
+		r.total += (uint64_t)nkinds * o.samples;
+	cli_progress_init(&r.prog, !o.quiet);
+
+	json_t *points = json_array();
+	for (uint64_t ws = o.min; ws <= o.max; ws *= 2)
+		for (int k = 0; k < NW_HW_NKINDS; k++)
+			if (o.kind[k])
+				json_array_append_new(points, measure(&r, (enum nw_hw_kind)k, ws));
+	cli_progress_done(&r.prog);
+	nw_perf_group_close(&r.perf);
+	nw_hugetlb_restore_all();
+
+	json_t *hw = json_pack("{s:o, s:f, s:I, s:I, s:o}", "context", r.context, "core_ghz", r.ghz,
+			       "samples", (json_int_t)o.samples, "loads_per_sample", (json_int_t)r.loads,
+			       "points", points);
+	json_object_set_new(hw, "penalty", penalties(points, &o));
+	json_t *root = json_pack("{s:s, s:s, s:o}", "nestwalk", NW_VERSION, "command", "hw", "hw", hw);
+
+	rc = CLI_OK;
+	if (o.out && cli_write_json(root, o.out, why, sizeof(why)) < 0)
+		rc = cli_fail(CMD, "%s", why);
+	if (o.json_stdout) {
+		if (cli_write_json(root, "-", why, sizeof(why)) < 0)
+			rc = cli_fail(CMD, "%s", why);
+	} else {
+		print_table(hw, &o);
+	}
+	size_t i;
+	json_t *p;
+	bool any = false;
+	json_array_foreach(points, i, p)
+		any |= !strcmp(json_string_value(json_object_get(p, "status")), "ok");
+	if (!any && rc == CLI_OK)
+		rc = cli_fail(CMD, "no point could be measured (every one was skipped)");
+	json_decref(root);
+	return rc;
+}

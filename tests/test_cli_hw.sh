@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# nestwalk hw on a tiny working set: the JSON has a point per kind and size
+# (ok with its figures, or skipped with the reason), an unavailable perf
+# counter is absent and explained (never 0; a doctored file is the negative
+# control), nr_hugepages is left as it was (nothing here reserves: the runs
+# pass --no-reserve), the progress bar is drawn only on a terminal, and bad
+# flags exit 2 with one line. Usage: test_cli_hw.sh PATH/TO/nestwalk
+set -u
+nw=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+
+fail() {
+	echo "FAIL: $*"
+	fails=$((fails + 1))
+}
+
+if ! command -v jq >/dev/null; then
+	echo "SKIP: jq is not installed"
+	exit 77
+fi
+
+pools() { cat /sys/kernel/mm/hugepages/hugepages-*/nr_hugepages 2>/dev/null | tr '\n' ' '; }
+before=$(pools)
+
+"$nw" hw --min 16K --max 64K --pages 4k,thp,2m --samples 3 --no-reserve -q --json \
+	--out "$tmp/hw.json" >"$tmp/out.json" 2>"$tmp/err" || fail "hw failed: $(cat "$tmp/err")"
+j=$tmp/out.json
+cmp -s "$tmp/hw.json" "$j" || fail "--out and --json wrote different JSON"
+[ "$(jq '.hw.points | length' "$j")" = 9 ] || fail "want 9 points (16K, 32K, 64K x 4k, thp, 2m)"
+jq -e '[.hw.points[] | select(.kind == "4k" or .kind == "thp") | .status == "ok" and
+	.ns_per_access > 0 and .cycles_per_access > 0 and .samples == 3] | all' "$j" >/dev/null ||
+	fail "a 4k or thp point lacks its figures"
+jq -e '[.hw.points[] | select(.status == "skipped") | (.reason | length > 0) and
+	(has("ns_per_access") | not)] | all' "$j" >/dev/null || fail "a skipped point has no reason, or figures"
+jq -e '[.hw.points[] | select(.kind == "thp") | .thp_fraction >= 0 and .thp_fraction <= 1] | all' "$j" \
+	>/dev/null || fail "thp points lack thp_fraction"
+[ "$(jq '[.hw.penalty[] | select(.huge == "thp")] | length' "$j")" = 3 ] ||
+	fail "want a 4k-thp walk penalty at each size"
+jq -e '.hw.core_ghz > 0 and (.hw.context["hw.pinned"] | length > 0) and
+	(.hw.context["hw.cache.l1d"] | length > 0)' "$j" >/dev/null || fail "the context lacks the machine"
+[ "$(pools)" = "$before" ] || fail "nr_hugepages changed: $before -> $(pools)"
+
+# An unavailable counter: its context entry says why, and no point has it.
+perf_rule='[.hw.context | to_entries[] | select(.key | startswith("hw.perf.")) |
+	(.key | ltrimstr("hw.perf.")) as $c | .value as $v |
+	if ($v | startswith("unavailable: ")) then
+		($v | length > 13) and ([$root.hw.points[] | has($c + "_per_access")] | any | not)
+	else true end] | all'
+[ "$(jq '[.hw.context | keys[] | select(startswith("hw.perf."))] | length' "$j")" = 3 ] ||
+	fail "want the three walk counters in the context"
+jq -e ". as \$root | $perf_rule" "$j" >/dev/null || fail "an unavailable counter has a value"
+# Negative control: a doctored file reporting 0 for an unavailable counter.
+jq '.hw.context["hw.perf.dtlb_walks"] = "unavailable: no PMU" |
+	.hw.points[0].dtlb_walks_per_access = 0' "$j" >"$tmp/bad.json"
+jq -e ". as \$root | $perf_rule" "$tmp/bad.json" >/dev/null &&
+	fail "negative control: the perf rule accepts an unavailable counter reported as 0"
+
+# The table, and the progress bar: only on a terminal.
+"$nw" hw --min 16K --max 32K --samples 2 >"$tmp/table" 2>"$tmp/err2" || fail "hw (table) failed"
+grep -q '^ *16K ' "$tmp/table" || fail "the table lacks its 16K row"
+grep -q 'ETA\|\]' "$tmp/err2" && fail "a progress bar was drawn without a terminal"
+script -qec "$nw hw --min 16K --max 1M --samples 400 --pages 4k" /dev/null >"$tmp/tty" 2>&1 ||
+	fail "hw under a terminal failed"
+grep -q '\[#' "$tmp/tty" || fail "no progress bar on a terminal"
+
+"$nw" hw --help | grep -q -- '--pages' || fail "hw --help lacks --pages"
+
+# Bad flags: exit 2 and one line on stderr.
+bad() {
+	"$nw" hw "$@" >/dev/null 2>"$tmp/e"
+	local rc=$?
+	[ $rc = 2 ] || fail "hw $*: exit $rc, want 2"
+	[ "$(wc -l <"$tmp/e")" = 1 ] || fail "hw $*: want one line on stderr, got: $(cat "$tmp/e")"
+}
+bad --pages 3k
+bad --pages ''
+bad --min 1000
+bad --min 1M --max 64K
+bad --max 12Q
+bad --samples 0
+bad --cpu x
+bad --event foo
+bad --event dtlb_walks=
+bad --bogus
+bad -Z
+bad --min
+bad stray
+
+[ $fails = 0 ] && echo ok
+exit $((fails > 0))
