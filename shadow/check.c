@@ -10,7 +10,8 @@
  * leaf translates its address as (guest tables ∘ p2m) does, with no right
  * the guest walk would refuse, writable only where the guest's D is set and
  * the target is no protected guest table, and only where every guest entry
- * used has A set. Unsync pages may differ from the guest until it
+ * used has A set. A 2 MiB shadow leaf must stand for a guest 2 MiB leaf,
+ * over one 2 MiB host page, in a region with no shadowed guest table. Unsync pages may differ from the guest until it
  * invalidates, so their leaves are held only to the rules that keep
  * protection sound. Orphan pages are checked too: they can be linked again.
  *
@@ -234,6 +235,53 @@ static int check_leaf(struct ck *c, const struct sh_page *sp, unsigned idx, uint
 	return 0;
 }
 
+static int check_large(struct ck *c, const struct sh_page *sp, unsigned idx, uint64_t e)
+{
+	struct nw_shadow *sh = c->sh;
+	const struct nw_fmt *g = &sh->gfmt, *s = &sh->sfmt;
+	uint64_t slot = sh_spte_addr(sp, idx), gfn = sp->gfns[idx], hpa, gpte, n;
+	const struct sh_rmap *r = sh_rmap_get(sh, sh_large_key(gfn));
+	struct nw_attr sa, ga;
+	bool mapped = false;
+	int rc;
+
+	c->leaves++;
+	for (uint32_t i = 0; r && i < r->n; i++)
+		mapped |= r->spte[i] == slot;
+	if (sh_direct(sp) || !mapped || (gfn & (NW_ENTRIES_PER_TABLE - 1)))
+		return fail(c, "2 MiB leaf %#llx (gfn %#llx) is not an indirect, reverse-mapped "
+			    "leaf of an aligned page", (unsigned long long)slot,
+			    (unsigned long long)gfn);
+	if (sh_map_get(&sh->lpage_disallow, gfn >> (NW_LEVEL_SHIFT(2) - NW_PAGE_SHIFT), &n))
+		return fail(c, "2 MiB leaf %#llx maps gfn %#llx, whose region holds %llu shadowed "
+			    "guest tables", (unsigned long long)slot, (unsigned long long)gfn,
+			    (unsigned long long)n);
+	if (!sh->cfg.ops.host_level || sh_gpa_to_hpa(sh, gfn << NW_PAGE_SHIFT, &hpa) < 0 ||
+	    hpa != s->addr(s, e, 2) ||
+	    sh->cfg.ops.host_level(sh->cfg.ctx, gfn << NW_PAGE_SHIFT) < NW_PAGE_2M)
+		return fail(c, "2 MiB leaf %#llx = %#llx, but the p2m puts gfn %#llx elsewhere or "
+			    "in 4 KiB host pages", (unsigned long long)slot, (unsigned long long)e,
+			    (unsigned long long)gfn);
+	rc = usable_gpte(c, sp, idx, &gpte);
+	if (rc < 0)
+		return rc;
+	s->attr(s, e, 2, &sa);
+	g->attr(g, gpte, 2, &ga);
+	uint32_t gprot = SH_ROLE_ACCESS(sp->role) & g->prot(g, gpte, 2);
+	if (!g->leaf(g, gpte, 2) || gfn != g->addr(g, gpte, 2) >> NW_PAGE_SHIFT ||
+	    !same_attr(&sa, &ga))
+		return fail(c, "2 MiB leaf %#llx = %#llx (gfn %#llx) differs from guest PDE %#llx",
+			    (unsigned long long)slot, (unsigned long long)e, (unsigned long long)gfn,
+			    (unsigned long long)gpte);
+	if (!no_more_rights(c, sp->role, sa.prot, sa.pkey, gprot, ga.pkey))
+		return fail(c, "2 MiB leaf %#llx = %#llx gives more than guest PDE %#llx",
+			    (unsigned long long)slot, (unsigned long long)e, (unsigned long long)gpte);
+	if ((e & NW_PTE_RW) && !(gpte & NW_PTE_D))
+		return fail(c, "2 MiB leaf %#llx = %#llx is writable, but guest PDE %#llx is clean",
+			    (unsigned long long)slot, (unsigned long long)e, (unsigned long long)gpte);
+	return 0;
+}
+
 static int check_page(struct ck *c, const struct sh_page *sp, unsigned *roots)
 {
 	struct nw_shadow *sh = c->sh;
@@ -247,7 +295,7 @@ static int check_page(struct ck *c, const struct sh_page *sp, unsigned *roots)
 	if (!in_chain)
 		return fail(c, "page %#llx is missing from the chain of gfn %#llx",
 			    (unsigned long long)sp->hpa, (unsigned long long)sp->gfn);
-	if (sh_level(sp) < 1 || sh_level(sp) > NW_MAX_LEVELS || (sh_level(sp) == 1) != !!sp->gfns)
+	if (sh_level(sp) < 1 || sh_level(sp) > NW_MAX_LEVELS || (sh_level(sp) <= 2) != !!sp->gfns)
 		return fail(c, "page %#llx has a bad level in role %#llx", (unsigned long long)sp->hpa,
 			    (unsigned long long)sp->role);
 	if (sp->unsync && (sh_direct(sp) || sh_level(sp) != 1))
@@ -269,11 +317,14 @@ static int check_page(struct ck *c, const struct sh_page *sp, unsigned *roots)
 		uint64_t e = sp->spt ? sp->spt[i] : sh_entry(sh, sp, i);
 		if (!(e & NW_PTE_P))
 			continue;
+		bool large = sh_is_large(sp, e);
 		if (sh->sfmt.rsvd(&sh->sfmt, e, sh_level(sp), NW_FMT_NXE) ||
-		    (sh_level(sp) > 1 && sh->sfmt.leaf(&sh->sfmt, e, sh_level(sp))))
+		    (sh_level(sp) > 1 && !large && sh->sfmt.leaf(&sh->sfmt, e, sh_level(sp))))
 			return fail(c, "shadow entry %#llx = %#llx is malformed",
 				    (unsigned long long)sh_spte_addr(sp, i), (unsigned long long)e);
-		rc = sh_level(sp) == 1 ? check_leaf(c, sp, i, e) : check_link(c, sp, i, e);
+		rc = sh_level(sp) == 1 ? check_leaf(c, sp, i, e)
+		     : large         ? check_large(c, sp, i, e)
+				     : check_link(c, sp, i, e);
 		if (rc < 0)
 			return rc;
 	}
@@ -325,10 +376,13 @@ static int check_rmaps(struct ck *c)
 		const struct sh_rmap *r = (const struct sh_rmap *)(uintptr_t)sh->rmaps.vals[i];
 		if (!r->n)
 			return fail(c, "empty reverse map for gfn %#llx", (unsigned long long)gfn);
+		bool large = gfn & SH_RMAP_LARGE;
 		for (uint32_t j = 0; j < r->n; j++) {
 			const struct sh_page *sp = sh_page_by_hpa(sh, r->spte[j]);
-			if (!sp || sh_level(sp) != 1 || !(sh_spte_read(sh, r->spte[j]) & NW_PTE_P) ||
-			    sp->gfns[idx_of(r->spte[j])] != gfn)
+			uint64_t e = sh_spte_read(sh, r->spte[j]);
+			if (!sp || sh_level(sp) != (large ? 2 : 1) || !(e & NW_PTE_P) ||
+			    sh_is_large(sp, e) != large ||
+			    sp->gfns[idx_of(r->spte[j])] != (gfn & ~SH_RMAP_LARGE))
 				return fail(c, "reverse map of gfn %#llx names %#llx, no leaf mapping it",
 					    (unsigned long long)gfn, (unsigned long long)r->spte[j]);
 		}
@@ -344,7 +398,7 @@ int nw_shadow_check(struct nw_shadow *sh, const struct nw_x86_mode *mode, char *
 		    size_t buflen)
 {
 	struct ck c = { .sh = sh, .buf = buf, .len = buflen };
-	uint64_t pages = 0, unsync = 0;
+	uint64_t pages = 0, unsync = 0, indirect = 0, counted = 0, n;
 	int rc;
 
 	c.extra = mode ? *mode : sh->vcpus[0].mode;
@@ -356,9 +410,22 @@ int nw_shadow_check(struct nw_shadow *sh, const struct nw_x86_mode *mode, char *
 		rc = check_page(&c, sp, &roots);
 		pages++;
 		unsync += sp->unsync;
+		if (rc == 0 && !sh_direct(sp)) {
+			indirect++;
+			if (!sh_map_get(&sh->lpage_disallow, sp->gfn >> (NW_LEVEL_SHIFT(2) - NW_PAGE_SHIFT), &n))
+				rc = fail(&c, "page %#llx shadows gfn %#llx, but its 2 MiB region allows "
+					  "2 MiB leaves", (unsigned long long)sp->hpa,
+					  (unsigned long long)sp->gfn);
+		}
 	}
 	if (rc < 0)
 		return rc;
+	for (uint64_t i = 0; i < sh->lpage_disallow.cap; i++)
+		if (sh->lpage_disallow.keys[i] != SH_MAP_EMPTY)
+			counted += sh->lpage_disallow.vals[i];
+	if (counted != indirect)
+		return fail(&c, "the 2 MiB regions count %llu shadowed tables, there are %llu",
+			    (unsigned long long)counted, (unsigned long long)indirect);
 	for (const struct sh_page *sp = sh->unsync_head; sp; sp = sp->unsync_next)
 		if (!sp->unsync || !unsync--)
 			return fail(&c, "the unsync list disagrees with the pages");

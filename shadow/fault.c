@@ -12,7 +12,9 @@
  *     runs with WP = 1).
  *  3. Walk the shadow from the root, making and linking a shadow page for
  *     each guest table on the way (each one write-protects its frame), or
- *     "direct" pages of 4 KiB entries below a guest large page.
+ *     "direct" pages of 4 KiB entries below a guest large page. A guest
+ *     2 MiB page gets one 2 MiB shadow leaf instead when a 2 MiB host page
+ *     backs it and no guest table lies inside (sh_large_ok).
  *  4. Set the leaf. A write to a protected guest table makes its level-1
  *     pages unsync when allowed; otherwise the write is the VMM's to
  *     emulate.
@@ -85,7 +87,7 @@ static int fetch(struct nw_shadow *sh, struct sh_vcpu *v, const struct nw_x86_mo
 	struct nw_x86_mode hw;
 	struct nw_attr attr;
 	uint32_t prot;
-	int i, level, rc;
+	int i, level, rc, leaf_level = 1;
 
 	out->gpa = gw->w.pa;
 	out->level = gw->w.level;
@@ -106,6 +108,14 @@ static int fetch(struct nw_shadow *sh, struct sh_vcpu *v, const struct nw_x86_mo
 		struct sh_page *child = NULL;
 
 		sh_page_touch(sp);
+		if (level == 2 && gw->w.level == 2 && !sh_direct(sp) && sh_large_ok(sh, gw->w.pa)) {
+			leaf_level = 2;
+			break;
+		}
+		if (sh_is_large(sp, e)) {
+			sh_zap_entry(sh, sp, idx); /* 4 KiB leaves from now on */
+			e = 0;
+		}
 		child_key(sh, gw, i, level, mode_bits, prot, &attr, &cgfn, &crole);
 		if (e & NW_PTE_P) {
 			child = sh_page_by_hpa(sh, e & NW_PTE_ADDR_MASK);
@@ -123,17 +133,23 @@ static int fetch(struct nw_shadow *sh, struct sh_vcpu *v, const struct nw_x86_mo
 	}
 	sh_page_touch(sp);
 
-	unsigned idx = NW_LEVEL_INDEX(gva, 1);
-	if ((access & NW_ACC_WRITE) && (prot & NW_PROT_W) && sh_gfn_protected(sh, gfn))
-		sh_try_unsync(sh, gfn);
-	rc = sh_set_leaf(sh, sp, idx, gfn, prot, &attr);
+	unsigned idx = NW_LEVEL_INDEX(gva, leaf_level);
+	if (leaf_level == 2) {
+		/* No protected table inside (sh_large_ok): the write needs no unsync. */
+		rc = sh_set_large(sh, sp, idx, gfn & ~(uint64_t)(NW_ENTRIES_PER_TABLE - 1), prot, &attr);
+	} else {
+		if ((access & NW_ACC_WRITE) && (prot & NW_PROT_W) && sh_gfn_protected(sh, gfn))
+			sh_try_unsync(sh, gfn);
+		rc = sh_set_leaf(sh, sp, idx, gfn, prot, &attr);
+	}
 	if (rc < 0)
 		return rc;
 
 	/* Does the hardware walk now allow the access? If not, it is a write to emulate. */
 	uint64_t e = sh_spte_read(sh, sh_spte_addr(sp, idx));
 	nw_shadow_hw_mode(mode, &hw);
-	if (!can_map || nw_x86_access_fault(sh->sfmt.prot(&sh->sfmt, e, 1), attr.pkey, access, &hw)) {
+	if (!can_map ||
+	    nw_x86_access_fault(sh->sfmt.prot(&sh->sfmt, e, leaf_level), attr.pkey, access, &hw)) {
 		if (!(access & NW_ACC_WRITE))
 			return -EIO; /* cannot happen: only writes are ever withheld */
 		out->result = NW_SHADOW_EMULATE;

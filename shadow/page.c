@@ -109,6 +109,20 @@ static void parent_del(struct sh_page *child, uint64_t slot)
 		}
 }
 
+/* Count an indirect page in (or out of) its 2 MiB region: 0 or -ENOMEM. */
+static int lpage_account(struct nw_shadow *sh, uint64_t gfn, int delta)
+{
+	uint64_t key = gfn >> (NW_LEVEL_SHIFT(2) - NW_PAGE_SHIFT), n = 0;
+
+	sh_map_get(&sh->lpage_disallow, key, &n);
+	n += (uint64_t)(int64_t)delta;
+	if (!n) {
+		sh_map_del(&sh->lpage_disallow, key);
+		return 0;
+	}
+	return sh_map_put(&sh->lpage_disallow, key, n);
+}
+
 /* ---- entries ---- */
 
 void sh_zap_entry(struct nw_shadow *sh, struct sh_page *sp, unsigned idx)
@@ -120,6 +134,11 @@ void sh_zap_entry(struct nw_shadow *sh, struct sh_page *sp, unsigned idx)
 		return;
 	if (sh_level(sp) == 1) {
 		sh_rmap_del(sh, sp->gfns[idx], slot);
+	} else if (sh_is_large(sp, e)) {
+		sh_rmap_del(sh, sh_large_key(sp->gfns[idx]), slot);
+		/* A TLB may hold the whole 2 MiB writable: no per-frame record, flush. */
+		if (e & NW_PTE_RW)
+			sh->need_flush = true;
 	} else {
 		struct sh_page *child = sh_page_by_hpa(sh, e & NW_PTE_ADDR_MASK);
 		if (child)
@@ -162,6 +181,8 @@ void sh_page_zap(struct nw_shadow *sh, struct sh_page *sp)
 			sh_zap_entry(sh, sp, i);
 	if (sp->unsync)
 		sh_unsync_list_del(sh, sp);
+	if (!sh_direct(sp))
+		lpage_account(sh, sp->gfn, -1); /* only shrinks or deletes: cannot fail */
 	/* Paging-structure caches may still name the frame: it must not be reused unflushed. */
 	sh->need_flush = true;
 	chain_del(sh, sp);
@@ -243,7 +264,7 @@ static int page_new(struct nw_shadow *sh, uint64_t gfn, uint64_t role, struct sh
 	sp = calloc(1, sizeof(*sp));
 	if (!sp)
 		return -ENOMEM;
-	if (SH_ROLE_LEVEL(role) == 1) {
+	if (SH_ROLE_LEVEL(role) <= 2) {
 		sp->gfns = calloc(NW_ENTRIES_PER_TABLE, sizeof(uint64_t));
 		if (!sp->gfns) {
 			free(sp);
@@ -258,6 +279,11 @@ static int page_new(struct nw_shadow *sh, uint64_t gfn, uint64_t role, struct sh
 	if (sh_map_put(&sh->by_hpa, sp->hpa, (uint64_t)(uintptr_t)sp) < 0)
 		goto fail;
 	if (sh_map_put(&sh->by_gfn, gfn, (uint64_t)(uintptr_t)sp) < 0) {
+		sh_map_del(&sh->by_hpa, sp->hpa);
+		goto fail;
+	}
+	if (!sh_direct(sp) && lpage_account(sh, gfn, +1) < 0) {
+		chain_del(sh, sp);
 		sh_map_del(&sh->by_hpa, sp->hpa);
 		goto fail;
 	}
@@ -318,4 +344,5 @@ void sh_page_free_all(struct nw_shadow *sh)
 		nw_mem_free(sh->cfg.mem, sh->frames[--sh->nframes]);
 	sh_map_free(&sh->by_gfn);
 	sh_map_free(&sh->by_hpa);
+	sh_map_free(&sh->lpage_disallow);
 }

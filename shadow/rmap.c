@@ -78,6 +78,24 @@ void sh_write_protect(struct nw_shadow *sh, uint64_t gfn)
 			sh->st.write_protects++;
 		}
 	}
+	/* A 2 MiB leaf over the frame goes: the next fault maps 4 KiB leaves. */
+	sh_zap_large(sh, gfn);
+}
+
+void sh_zap_large(struct nw_shadow *sh, uint64_t gfn)
+{
+	const struct sh_rmap *r;
+
+	while ((r = sh_rmap_get(sh, sh_large_key(gfn)))) {
+		uint64_t slot = r->spte[r->n - 1];
+		struct sh_page *sp = sh_page_by_hpa(sh, slot);
+		if (!sp) {
+			sh_rmap_del(sh, sh_large_key(gfn), slot); /* cannot happen */
+			continue;
+		}
+		sh_zap_entry(sh, sp, (unsigned)((slot & ~NW_PAGE_MASK) / sizeof(uint64_t)));
+		sh->st.large_zaps++;
+	}
 }
 
 void sh_rmap_free_all(struct nw_shadow *sh)

@@ -12,6 +12,7 @@ void nw_shadow_cfg_default(struct nw_shadow_cfg *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->vcpus = 1;
 	cfg->unsync = true;
+	cfg->large_pages = true;
 	cfg->root_cache = 4;
 	cfg->flood_threshold = 3;
 }
@@ -51,6 +52,7 @@ void nw_shadow_destroy(struct nw_shadow *sh)
 	sh_page_free_all(sh);
 	sh_rmap_free_all(sh);
 	sh_map_free(&sh->stale_w);
+	sh_map_free(&sh->lpage_disallow);
 	free(sh);
 }
 
@@ -101,6 +103,8 @@ size_t nw_shadow_stats_list(const struct nw_shadow *sh, struct nw_stat *out, siz
 		{ "shadow.faults.emulate", s->faults_emulate },
 		{ "shadow.faults.mmio", s->faults_mmio },
 		{ "shadow.tlb_flushes", s->tlb_flushes },
+		{ "shadow.large_leaves", s->large_leaves },
+		{ "shadow.large_zaps", s->large_zaps },
 	};
 	size_t n = sizeof(all) / sizeof(all[0]);
 

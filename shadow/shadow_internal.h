@@ -73,7 +73,8 @@ struct sh_page {
 	uint64_t gfn;          /* the guest table frame it shadows; direct: first frame mapped */
 	uint64_t role;
 	const uint64_t *spt;   /* the frame mapped, for scans (NULL: the backend maps nothing) */
-	uint64_t *gfns;        /* level 1: the guest frame each present leaf maps */
+	uint64_t *gfns;        /* levels 1 and 2: the guest frame each present leaf
+				  maps (level 2: the first of a 2 MiB leaf's) */
 	uint64_t *parents;     /* addresses of the shadow entries that link this page */
 	uint32_t nparents, capparents;
 	unsigned root_count;   /* references as a vCPU's current or previous root */
@@ -127,6 +128,8 @@ struct nw_shadow {
 	bool guest_change;         /* the entries being changed follow the guest's own
 				      stores: invalidating them is the guest's job */
 	struct sh_map stale_w;     /* host frames a TLB may still map writable, unflushed */
+	struct sh_map lpage_disallow; /* 2 MiB region (gfn >> 9) -> indirect pages shadowing
+					 a frame in it: no 2 MiB shadow leaf there */
 	unsigned bugs_left;
 	int p2m_err;               /* a p2m failure other than -EFAULT, seen by a guest read */
 	struct nw_shadow_stats st;
@@ -166,6 +169,30 @@ uint32_t sh_leaf_prot(uint32_t guest_prot, uint64_t gleaf);
  */
 int sh_set_leaf(struct nw_shadow *sh, struct sh_page *sp, unsigned idx, uint64_t gfn,
 		uint32_t prot, const struct nw_attr *attr);
+/* A level-2 entry that is a 2 MiB leaf, not a link. */
+static inline bool sh_is_large(const struct sh_page *sp, uint64_t e)
+{
+	return SH_ROLE_LEVEL(sp->role) == 2 && (e & NW_PTE_P) && (e & NW_PTE_PS);
+}
+/* Reverse-map key of the 2 MiB leaves that map the 2 MiB region of gfn. */
+#define SH_RMAP_LARGE (1ull << 62)
+static inline uint64_t sh_large_key(uint64_t gfn)
+{
+	return (gfn & ~(uint64_t)(NW_ENTRIES_PER_TABLE - 1)) | SH_RMAP_LARGE;
+}
+/* Whether a 2 MiB shadow leaf may map the guest 2 MiB page at gpa: large
+ * pages on, one aligned 2 MiB host page behind it, no shadowed table in it. */
+bool sh_large_ok(struct nw_shadow *sh, uint64_t gpa);
+/*
+ * Set entry idx of an indirect level-2 page to a 2 MiB leaf for the guest
+ * 2 MiB page at gfn (aligned) with prot, replacing a link or leaf there.
+ * 0 or a p2m error / -ENOMEM (the entry is then clear).
+ */
+int sh_set_large(struct nw_shadow *sh, struct sh_page *sp, unsigned idx, uint64_t gfn,
+		 uint32_t prot, const struct nw_attr *attr);
+/* Zap every 2 MiB leaf over the 2 MiB region of gfn. */
+void sh_zap_large(struct nw_shadow *sh, uint64_t gfn);
+
 /* Recompute leaf idx of an indirect level-1 page from the guest's entry. */
 void sh_sync_leaf(struct nw_shadow *sh, struct sh_page *sp, unsigned idx);
 

@@ -119,6 +119,59 @@ int sh_set_leaf(struct nw_shadow *sh, struct sh_page *sp, unsigned idx, uint64_t
 	return 0;
 }
 
+/* ---- 2 MiB leaves ---- */
+
+bool sh_large_ok(struct nw_shadow *sh, uint64_t gpa)
+{
+	uint64_t base = gpa & ~(NW_LEVEL_SIZE(2) - 1), hpa, n;
+
+	if (!sh->cfg.large_pages || !sh->cfg.ops.host_level)
+		return false;
+	/*
+	 * A shadowed guest table inside must stay write-protected while the
+	 * rest of the page is writable: only 4 KiB leaves can say that (KVM's
+	 * disallow_lpage).
+	 */
+	if (sh_map_get(&sh->lpage_disallow, base >> NW_LEVEL_SHIFT(2), &n) &&
+	    !(sh->cfg.bugs & NW_SHADOW_BUG_LARGE_OVER_TABLE))
+		return false;
+	if (sh_gpa_to_hpa(sh, base, &hpa) < 0 || (hpa & (NW_LEVEL_SIZE(2) - 1)))
+		return false;
+	return sh->cfg.ops.host_level(sh->cfg.ctx, base) >= NW_PAGE_2M;
+}
+
+int sh_set_large(struct nw_shadow *sh, struct sh_page *sp, unsigned idx, uint64_t gfn,
+		 uint32_t prot, const struct nw_attr *attr)
+{
+	uint64_t slot = sh_spte_addr(sp, idx);
+	uint64_t old = sh_spte_read(sh, slot), hpa, e;
+	struct nw_attr a = *attr;
+	int rc;
+
+	rc = sh_gpa_to_hpa(sh, gfn << NW_PAGE_SHIFT, &hpa);
+	if (rc < 0) {
+		sh_zap_entry(sh, sp, idx);
+		return rc;
+	}
+	if ((old & NW_PTE_P) && !(sh_is_large(sp, old) && sp->gfns[idx] == gfn)) {
+		sh_zap_entry(sh, sp, idx); /* a link, or a leaf for another page */
+		old = 0;
+	}
+	if (!(old & NW_PTE_P)) {
+		rc = sh_rmap_add(sh, sh_large_key(gfn), slot);
+		if (rc < 0)
+			return rc;
+	}
+	a.prot = prot | NW_PROT_R;
+	e = sh->sfmt.make_leaf(&sh->sfmt, hpa & ~(NW_LEVEL_SIZE(2) - 1), NW_PAGE_2M, &a) | NW_PTE_A;
+	if (prot & NW_PROT_W)
+		e |= NW_PTE_D;
+	sp->gfns[idx] = gfn;
+	sh_spte_write(sh, slot, e);
+	sh->st.large_leaves++;
+	return 0;
+}
+
 static void sync_leaf(struct nw_shadow *sh, struct sh_page *sp, unsigned idx)
 {
 	const struct nw_fmt *g = &sh->gfmt;

@@ -91,6 +91,8 @@ int nw_shadow_zap_gpa_range(struct nw_shadow *sh, uint64_t gpa, uint64_t len)
 		return -EINVAL;
 	for (uint64_t gfn = first; gfn <= last; gfn++) {
 		const struct sh_rmap *r;
+		if (gfn == first || !(gfn & (NW_ENTRIES_PER_TABLE - 1)))
+			sh_zap_large(sh, gfn); /* each 2 MiB region once */
 		while ((r = sh_rmap_get(sh, gfn))) {
 			uint64_t slot = r->spte[r->n - 1];
 			struct sh_page *sp = sh_page_by_hpa(sh, slot);

@@ -93,10 +93,35 @@ struct world {
 
 /* ---- the p2m and guest memory ---- */
 
+/*
+ * Host backing of the next worlds: 0, 4 KiB frames permuted one by one; 1,
+ * 2 MiB host pages (chunks permuted, frames in order within); 2, mixed: the
+ * even chunks in 2 MiB host pages, the odd ones in 4 KiB frames.
+ */
+static int host_huge;
+
+#define CHUNK_XOR 0x5ull
+
 static uint64_t p2m(const struct world *w, uint64_t gpa)
 {
+	uint64_t chunk = gpa >> NW_LEVEL_SHIFT(2);
+
+	if (host_huge == 1 || (host_huge == 2 && !(chunk & 1)))
+		return w->ram_hpa + ((chunk ^ CHUNK_XOR) << NW_LEVEL_SHIFT(2)) +
+		       (gpa & (NW_LEVEL_SIZE(2) - 1));
+	if (host_huge == 2) /* 4 KiB frames of an odd chunk, reversed within it */
+		return w->ram_hpa + ((chunk ^ CHUNK_XOR) << NW_LEVEL_SHIFT(2)) +
+		       ((NW_LEVEL_SIZE(2) - NW_PAGE_SIZE) - (gpa & (NW_LEVEL_SIZE(2) - 1) & NW_PAGE_MASK)) +
+		       (gpa & ~NW_PAGE_MASK);
 	return w->ram_hpa + ((((gpa >> NW_PAGE_SHIFT) ^ P2M_XOR)) << NW_PAGE_SHIFT) +
 	       (gpa & ~NW_PAGE_MASK);
+}
+
+static int host_level_cb(void *ctx, uint64_t gpa)
+{
+	(void)ctx;
+	return host_huge == 1 || (host_huge == 2 && !((gpa >> NW_LEVEL_SHIFT(2)) & 1)) ? NW_PAGE_2M
+										     : NW_PAGE_4K;
 }
 
 static int p2m_cb(void *ctx, uint64_t gpa, uint64_t *hpa)
@@ -608,10 +633,15 @@ static void world_init(struct world *w, uint64_t seed, const struct nw_shadow_cf
 	nw_acc_plain(&w->hacc, w->mem);
 	w->ref_acc = (struct nw_acc){ .ops = &ref_ops, .ctx = w };
 	assert_int_equal(nw_fmt_x86_init(&w->fmt, 46, 0), 0);
-	/* Guest RAM: the arena's first frames, which a fresh arena hands out in order. */
+	/* Guest RAM: the arena's first frames (from a 2 MiB boundary for 2 MiB
+	 * host pages), which a fresh arena hands out in order. */
 	for (uint64_t i = 0; i < RAM_FRAMES; i++) {
 		uint64_t hpa;
 		assert_int_equal(nw_mem_alloc(w->mem, &hpa), 0);
+		if (!i && host_huge && (hpa & (NW_LEVEL_SIZE(2) - 1))) {
+			i--; /* padding below the boundary */
+			continue;
+		}
 		if (!i)
 			w->ram_hpa = hpa;
 		assert_true(hpa == w->ram_hpa + i * NW_PAGE_SIZE);
@@ -639,6 +669,11 @@ static void world_init(struct world *w, uint64_t seed, const struct nw_shadow_cf
 	cfg.mem = w->mem;
 	cfg.ops.gpa_to_hpa = p2m_cb;
 	cfg.ops.flush_tlb = flush_cb;
+	if (host_huge) {
+		/* 2 MiB host pages must be aligned, so guest RAM must be. */
+		assert_int_equal(w->ram_hpa & (NW_LEVEL_SIZE(2) - 1), 0);
+		cfg.ops.host_level = host_level_cb;
+	}
 	cfg.ctx = w;
 	cfg.maxphyaddr = 46;
 	assert_int_equal(nw_shadow_create(&cfg, &w->sh), 0);
@@ -761,9 +796,68 @@ static void test_random(void **state)
 	assert_true(sum.unsyncs && sum.syncs && sum.invlpg_syncs);
 	assert_true(sum.zaps && sum.unshadowed);
 	assert_true(sum.root_hits && sum.root_misses && sum.write_protects);
+	assert_int_equal(sum.large_leaves, 0); /* 4 KiB host frames: never a 2 MiB leaf */
 #ifdef NW_SHADOW_SLOW
 	assert_true(total >= 50000);
 #endif
+}
+
+/*
+ * The random run over 2 MiB host pages (every chunk, then every other):
+ * guest 2 MiB pages (the direct map, the user large pages) get 2 MiB
+ * shadow leaves where no guest table lies inside, and lose them when one
+ * appears; the checker holds every 2 MiB leaf to a guest 2 MiB leaf over
+ * one 2 MiB host page with no shadowed table in it.
+ */
+static void test_random_host_huge(void **state)
+{
+	for (host_huge = 1; host_huge <= 2; host_huge++) {
+		struct nw_shadow_stats sum = { 0 };
+		for (uint64_t seed = 1; seed <= (RANDOM_SEEDS + 1) / 2; seed++) {
+			struct world w;
+			world_init(&w, 100 + seed, NULL);
+			long bad = run_random(&w, RANDOM_STEPS);
+			if (bad >= 0)
+				fail_msg("host %d seed %llu step %ld: %s", host_huge,
+					 (unsigned long long)seed, bad, w.fail);
+			const struct nw_shadow_stats *s = nw_shadow_stats(w.sh);
+			print_message("host %s seed %llu: 2 MiB leaves %llu, zapped %llu, pages %llu\n",
+				      host_huge == 1 ? "2m" : "mixed", (unsigned long long)seed,
+				      (unsigned long long)s->large_leaves, (unsigned long long)s->large_zaps,
+				      (unsigned long long)s->pages_created);
+			sum.large_leaves += s->large_leaves;
+			sum.large_zaps += s->large_zaps;
+			sum.faults_fixed += s->faults_fixed;
+			world_fini(&w);
+		}
+		assert_true(sum.large_leaves > 0);
+		assert_true(sum.large_zaps > 0);
+		assert_true(sum.faults_fixed > 0);
+	}
+	host_huge = 0;
+}
+
+/* The negative control: 2 MiB leaves over shadowed guest tables are caught. */
+static void test_large_over_table_caught(void **state)
+{
+	struct nw_shadow_cfg cfg;
+	bool caught = false;
+
+	nw_shadow_cfg_default(&cfg);
+	cfg.bugs = NW_SHADOW_BUG_LARGE_OVER_TABLE;
+	host_huge = 1;
+	for (uint64_t seed = 1; seed <= 4 && !caught; seed++) {
+		struct world w;
+		world_init(&w, 200 + seed, &cfg);
+		long bad = run_random(&w, RANDOM_STEPS);
+		if (bad >= 0) {
+			print_message("LARGE_OVER_TABLE caught at step %ld: %s\n", bad, w.fail);
+			caught = true;
+		}
+		world_fini(&w);
+	}
+	host_huge = 0;
+	assert_true(caught);
 }
 
 /* The negative control: forgetting one write protection is caught. */
@@ -1291,12 +1385,19 @@ static const char *const vm_specs[] = {
 	"mix:ws=128k,ops=500",
 };
 
+/* 2 MiB host and guest pages for the next run_checked and its native reference. */
+static bool vm_huge;
+
 static int run_checked(const char *spec, const char *preset, unsigned vcpus, unsigned bugs,
 		       struct nw_run_result *res, char *err, size_t len)
 {
 	struct nw_run_cfg c;
 
 	nw_run_cfg_default(&c);
+	if (vm_huge) {
+		c.vm.host_page = NW_PAGE_2M;
+		c.guest_page = NW_PAGE_2M;
+	}
 	c.vm.mode = NW_VM_SHADOW;
 	assert_int_equal(nw_cpu_preset(preset, &c.vm.cpu, err, len), 0);
 	assert_int_equal(nw_workload_parse(spec, &c.wl, err, len), 0);
@@ -1311,7 +1412,7 @@ static int run_checked(const char *spec, const char *preset, unsigned vcpus, uns
 /*
  * Every built-in workload, 1 and (slow build) 4 vCPUs, with the checker
  * after every shadow operation of the measured phase, and the same data as
- * native.
+ * native; then again on 2 MiB guest and host pages (2 MiB shadow leaves).
  */
 static void test_vm_workloads_checked(void **state)
 {
@@ -1325,8 +1426,10 @@ static void test_vm_workloads_checked(void **state)
 #else
 	const unsigned max_vcpus = 1; /* the 4-vCPU runs are the slow build's (ASan budget) */
 #endif
+	for (int huge = 0; huge < 2; huge++)
 	for (size_t i = 0; i < sizeof(vm_specs) / sizeof(vm_specs[0]); i++)
 		for (unsigned vcpus = 1; vcpus <= max_vcpus; vcpus += 3) {
+			vm_huge = huge;
 			const char *preset = vcpus == 1 ? "skylake" : "zen4";
 			int rc = run_checked(vm_specs[i], preset, vcpus, 0, res, err, sizeof(err));
 			if (rc)
@@ -1335,12 +1438,77 @@ static void test_vm_workloads_checked(void **state)
 			struct nw_run_cfg c;
 			nw_run_cfg_default(&c);
 			c.vm.mode = NW_VM_NATIVE;
+			if (huge) {
+				c.vm.host_page = NW_PAGE_2M;
+				c.guest_page = NW_PAGE_2M;
+			}
 			assert_int_equal(nw_cpu_preset(preset, &c.vm.cpu, err, sizeof(err)), 0);
 			assert_int_equal(nw_workload_parse(vm_specs[i], &c.wl, err, sizeof(err)), 0);
 			c.vm.vcpus = vcpus;
 			c.seed = 3;
 			assert_int_equal(nw_run(&c, ref, err, sizeof(err)), 0);
 			assert_int_equal(res->checksum, ref->checksum);
+		}
+	vm_huge = false;
+	free(res);
+	free(ref);
+}
+
+/*
+ * Shadow large pages in the VM: a 2 MiB shadow leaf only where the guest
+ * page and the host page are both 2 MiB, checked after every shadow
+ * operation, with native's data. Guest huge pages over 4 KiB host pages
+ * give 4 KiB shadow leaves only; 2 MiB host pages under the workload's 4 KiB
+ * pages give 2 MiB leaves only for the kernel's direct map (2 MiB pages),
+ * fewer than when the workload's data is in guest 2 MiB pages too.
+ */
+static void test_vm_large_pages(void **state)
+{
+	static const struct { int host, guest; } combos[] = {
+		{ NW_PAGE_4K, NW_PAGE_2M }, { NW_PAGE_2M, NW_PAGE_4K },
+		{ NW_PAGE_2M, NW_PAGE_2M }, { NW_PAGE_1G, NW_PAGE_2M },
+	};
+	uint64_t count[4];
+	static const char *const specs[] = { "random:ws=4m,ops=3000", "churn:size=2m,rounds=2" };
+	struct nw_run_result *res = malloc(sizeof(*res)), *ref = malloc(sizeof(*ref));
+	unsigned bugs = 0;
+	char err[256];
+
+	assert_non_null(res);
+	assert_non_null(ref);
+	for (size_t s = 0; s < sizeof(specs) / sizeof(specs[0]); s++)
+		for (size_t k = 0; k < sizeof(combos) / sizeof(combos[0]); k++) {
+			struct nw_run_cfg c;
+			nw_run_cfg_default(&c);
+			c.vm.mode = NW_VM_SHADOW;
+			c.vm.host_page = combos[k].host;
+			c.guest_page = combos[k].guest;
+			assert_int_equal(nw_workload_parse(specs[s], &c.wl, err, sizeof(err)), 0);
+			c.seed = 5;
+			c.hook = checker_on;
+			c.hook_arg = &bugs;
+			int rc = nw_run(&c, res, err, sizeof(err));
+			if (rc)
+				fail_msg("%s host %d guest %d: %d: %s", specs[s], combos[k].host,
+					 combos[k].guest, rc, err);
+			uint64_t large = 0;
+			/* The whole run: the data's leaves are made as it is first touched. */
+			for (size_t i = 0; i < res->ntotal; i++)
+				if (!strcmp(res->total[i].name, "shadow.large_leaves"))
+					large = res->total[i].value;
+			print_message("%s host %d guest %d: %llu 2 MiB shadow leaves\n", specs[s],
+				      combos[k].host, combos[k].guest, (unsigned long long)large);
+			count[k] = large;
+			assert_int_equal(res->mismatches, 0);
+			c.vm.mode = NW_VM_NATIVE;
+			c.hook = NULL;
+			assert_int_equal(nw_run(&c, ref, err, sizeof(err)), 0);
+			assert_int_equal(res->checksum, ref->checksum);
+			if (k == 3) {
+				assert_int_equal(count[0], 0);
+				assert_true(count[2] > count[1]);
+				assert_true(count[3] > count[1]);
+			}
 		}
 	free(res);
 	free(ref);
@@ -1457,7 +1625,10 @@ int main(void)
 		cmocka_unit_test(test_vm_workloads_checked),
 		cmocka_unit_test(test_vm_skip_wp_caught),
 		cmocka_unit_test(test_vm_stats),
+		cmocka_unit_test(test_vm_large_pages),
 		cmocka_unit_test(test_random),
+		cmocka_unit_test(test_random_host_huge),
+		cmocka_unit_test(test_large_over_table_caught),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

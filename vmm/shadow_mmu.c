@@ -114,6 +114,18 @@ void nw_vmm_shadow_flush_tlbs(struct nw_vm *vm)
 	}
 }
 
+/* 2 MiB when a large host page backs the chunk of gpa: the shadow may map it with one leaf. */
+static int shadow_host_level(void *ctx, uint64_t gpa)
+{
+	struct nw_vm *vm = ctx;
+	bool big;
+
+	if (gpa >= vm->cfg.ram)
+		return NW_PAGE_4K;
+	p2m_slot(vm, gpa, false, &big);
+	return big ? NW_PAGE_2M : NW_PAGE_4K;
+}
+
 static void shadow_flush(void *ctx)
 {
 	nw_vmm_shadow_flush_tlbs(ctx);
@@ -132,6 +144,7 @@ int nw_vmm_shadow_init(struct nw_vm *vm)
 	cfg.acc = &vm->hacc;
 	cfg.ops.gpa_to_hpa = shadow_p2m;
 	cfg.ops.flush_tlb = shadow_flush;
+	cfg.ops.host_level = shadow_host_level;
 	cfg.ctx = vm;
 	cfg.maxphyaddr = vm->x86.maxphyaddr;
 	cfg.vcpus = vm->cfg.vcpus;

@@ -34,7 +34,10 @@
  *  - a shadow-page cache keyed by guest table frame, level and role; the
  *    role holds what changes an entry's meaning: CR0.WP, CR4.SMEP/SMAP,
  *    EFER.NXE and the rights gathered above the table;
- *  - guest large pages shadowed by "direct" pages of 4 KiB entries;
+ *  - a guest 2 MiB page shadowed by one 2 MiB shadow leaf where one 2 MiB
+ *    host page backs it and no frame inside it is a shadowed guest table
+ *    (KVM's huge-page rules); otherwise, and for guest 1 GiB pages, by
+ *    "direct" pages of 4 KiB entries;
  *  - reverse maps from a guest frame to the shadow leaves that map it;
  *    every shadowed guest table frame is write-protected through them;
  *  - emulated A/D: the guest's A bits are set when a shadow entry is made,
@@ -64,6 +67,7 @@
 
 /* Deliberate bugs, for negative controls: each must make a check fail. */
 #define NW_SHADOW_BUG_SKIP_WP 0x1u /* forget to write-protect one guest table frame */
+#define NW_SHADOW_BUG_LARGE_OVER_TABLE 0x2u /* 2 MiB leaves over shadowed guest tables */
 
 /*
  * A software-only error-code bit: the access was an implicit supervisor
@@ -91,6 +95,13 @@ struct nw_shadow_ops {
 	 * too.) Optional.
 	 */
 	void (*flush_tlb)(void *ctx);
+	/*
+	 * The size of the host page backing gpa (asked after gpa_to_hpa
+	 * succeeded for it): NW_PAGE_2M or more when one aligned host page
+	 * backs the whole 2 MiB-aligned range around gpa, NW_PAGE_4K
+	 * otherwise. Optional: without it, shadow leaves are 4 KiB.
+	 */
+	int (*host_level)(void *ctx, uint64_t gpa);
 };
 
 struct nw_shadow_cfg {
@@ -102,6 +113,8 @@ struct nw_shadow_cfg {
 	unsigned vcpus;             /* 1..NW_SHADOW_MAX_VCPUS */
 	bool unsync;                /* allow unsync leaf tables (default on) */
 	unsigned root_cache;        /* previous roots kept per vCPU (default 4) */
+	bool large_pages;           /* 2 MiB shadow leaves where guest and host pages
+				       are both 2 MiB (default on; needs ops.host_level) */
 	unsigned flood_threshold;   /* emulated writes between uses that unshadow a
 				       table (default 3, as KVM); 0: never */
 	uint64_t max_pages;         /* shadow pages allowed; 0: as many as mem gives */
@@ -109,7 +122,7 @@ struct nw_shadow_cfg {
 	unsigned bugs;              /* NW_SHADOW_BUG_* */
 };
 
-/* Defaults: unsync on, 4 previous roots, flood threshold 3, 1 vCPU. */
+/* Defaults: unsync on, large pages on, 4 previous roots, flood threshold 3, 1 vCPU. */
 void nw_shadow_cfg_default(struct nw_shadow_cfg *cfg);
 
 struct nw_shadow;
@@ -224,6 +237,9 @@ struct nw_shadow_stats {
 	uint64_t faults_emulate;   /* "shadow.faults.emulate" */
 	uint64_t faults_mmio;      /* "shadow.faults.mmio" */
 	uint64_t tlb_flushes;      /* "shadow.tlb_flushes": flush_tlb requests */
+	uint64_t large_leaves;     /* "shadow.large_leaves": 2 MiB shadow leaves set */
+	uint64_t large_zaps;       /* "shadow.large_zaps": 2 MiB leaves zapped because a
+				      guest table appeared inside them or the p2m changed */
 };
 
 const struct nw_shadow_stats *nw_shadow_stats(const struct nw_shadow *sh);
