@@ -27,8 +27,13 @@ void nw_walk_tables_from(const struct nw_walk_src *src, uint64_t table, int leve
 	const struct nw_fmt *f = src->fmt;
 	const struct nw_walk_cache *cache = src->cache;
 
-	memset(out, 0, sizeof(*out));
+	/* The header; entry_pa[] and entry[] are written as the walk reads. */
+	out->status = NW_W1D_OK;
+	out->level = 0;
+	out->pa = 0;
 	out->prot = prot;
+	out->leaf = 0;
+	out->n = 0;
 	for (; level >= 1; level--) {
 		uint64_t slot = table + NW_LEVEL_INDEX(addr, level) * sizeof(uint64_t);
 		uint64_t e;
@@ -145,7 +150,7 @@ int nw_walk_x86(const struct nw_fmt *f, const struct nw_acc *acc, uint64_t root,
 		return -EINVAL;
 	if (!nw_x86_canonical(va, mode->levels))
 		return -ERANGE;
-	memset(w, 0, sizeof(*w));
+	nw_walk_clear(w);
 	nw_walk_tables(f, acc, root, mode->levels, va, mode->nxe ? NW_FMT_NXE : 0,
 		       NW_DIM_GUEST, w, &r);
 	nw_walk_x86_complete(f, acc, &r, va, access, mode, w);

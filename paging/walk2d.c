@@ -121,11 +121,13 @@ static void guest_fault(struct walk2d *s, uint32_t err, uint64_t gva, int level)
 /* A guest-PSC hit stands in for the nested walk of the table it names. */
 static void hw_from_psc(const struct nw_psc_hit *hit, uint64_t entry_gpa, struct nw_walk1d *hw)
 {
-	memset(hw, 0, sizeof(*hw));
+	/* The header; n = 0: no entries were read. */
 	hw->status = NW_W1D_OK;
 	hw->level = hit->nested_level;
 	hw->prot = hit->nested_prot;
 	hw->pa = hit->table_hpa + (entry_gpa & (NW_PAGE_SIZE - 1));
+	hw->leaf = 0;
+	hw->n = 0;
 }
 
 /* Offer every non-leaf guest entry of a successful walk to the guest PSC. */
@@ -155,7 +157,10 @@ static bool guest_set_ad(struct walk2d *s, uint64_t gva, unsigned access,
 {
 	const struct nw_walk2d_cfg *c = s->c;
 	const struct nw_fmt *gf = c->gfmt;
-	struct nw_walk1d gw = { .status = NW_W1D_OK, .n = n };
+	struct nw_walk1d gw; /* the entries are filled below; A/D reads nothing else */
+
+	gw.status = NW_W1D_OK;
+	gw.n = n;
 
 	for (int i = 0; i < n; i++) {
 		uint64_t bits = gf->accessed | ((i == n - 1 && (access & NW_ACC_WRITE)) ? gf->dirty : 0);
@@ -201,7 +206,7 @@ int nw_walk2d(const struct nw_walk2d_cfg *c, uint64_t gva, unsigned access, stru
 		return -ERANGE;
 	gf = c->gfmt;
 	cache = c->cache;
-	memset(w, 0, sizeof(*w));
+	nw_walk_clear(w);
 
 	struct walk2d s = {
 		.c = c, .w = w,

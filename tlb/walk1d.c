@@ -38,7 +38,7 @@ int tlb_walk1d(struct nw_tlb *t, const struct nw_tlb_walker *wk, uint64_t va, un
 		return -EINVAL;
 	if (!nw_x86_canonical(va, mode->levels))
 		return -ERANGE;
-	memset(w, 0, sizeof(*w));
+	nw_walk_clear(w);
 	t->cur.gva = va;
 
 	int level = mode->levels;

@@ -85,13 +85,13 @@ static bool wc_nested_tlb_lookup(void *ctx, uint64_t gpa, struct nw_walk1d *hw)
 	}
 	t->stats.ntlb_hits++;
 	t->cur.hits++;
-	*hw = (struct nw_walk1d){
-		.status = NW_W1D_OK,
-		.level = e->page_level,
-		.pa = e->pa + (gpa - e->addr),
-		.prot = e->prot,
-		.leaf = e->value,
-	};
+	/* The header; n = 0: no entries were read. */
+	hw->status = NW_W1D_OK;
+	hw->level = e->page_level;
+	hw->pa = e->pa + (gpa - e->addr);
+	hw->prot = e->prot;
+	hw->leaf = e->value;
+	hw->n = 0;
 	return true;
 }
 

@@ -13,6 +13,9 @@
  * KVM's guest walker does. A faulting walk writes nothing.
  */
 
+#include <stddef.h>
+#include <string.h>
+
 #include <nestwalk/acc.h>
 #include <nestwalk/fmt.h>
 #include <nestwalk/x86.h>
@@ -94,13 +97,30 @@ struct nw_walk {
 	uint64_t fault_addr;    /* the faulting address (CR2) */
 	int fault_level;        /* level of the entry that ended the walk */
 	struct nw_exit exit;    /* NW_FAULT_EPT_* and NW_FAULT_NPF */
-	/* Side effects and references: */
+	/* Side effects and references (entries past n_ad and n_refs are undefined): */
 	unsigned n_ad;
-	struct nw_walk_ad ad[NW_WALK_MAX_REFS];
 	unsigned n_refs;
-	struct nw_walk_ref refs[NW_WALK_MAX_REFS];
 	unsigned cache_hits;    /* references a translation cache made unnecessary */
+	/* The logs last, so that clearing a result need not touch them. */
+	struct nw_walk_ad ad[NW_WALK_MAX_REFS];
+	struct nw_walk_ref refs[NW_WALK_MAX_REFS];
 };
+
+/*
+ * Reset a result to "no fault, nothing logged". Only the fields before the
+ * logs are cleared: the two arrays are ~1.9 KB, and n_ad and n_refs say how
+ * much of them means anything. The clear goes in pieces of 64 bytes, which
+ * compilers store inline; one memset of the whole header (144 bytes) becomes
+ * a `rep stos`, whose start-up alone costs more than a TLB hit.
+ */
+static inline void nw_walk_clear(struct nw_walk *w)
+{
+	char *p = (char *)w;
+	size_t n = offsetof(struct nw_walk, ad);
+
+	for (size_t i = 0; i < n; i += 64)
+		memset(p + i, 0, n - i < 64 ? n - i : 64);
+}
 
 /* Outcome of walking one radix tree, before any permission policy. */
 enum nw_walk1d_status {
