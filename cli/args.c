@@ -10,6 +10,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <nestwalk/shadow.h>
+
 #include "cli.h"
 #include "hw.h"
 
@@ -87,6 +89,45 @@ const char *cli_pages_name(int level)
 		if (pages[i].level == level)
 			return pages[i].name;
 	return "?";
+}
+
+static int on_off(const char *s, bool *out)
+{
+	if (!strcasecmp(s, "on") || !strcmp(s, "1")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcasecmp(s, "off") || !strcmp(s, "0")) {
+		*out = false;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int cli_shadow_cfg(const char *cmd, const char *const val[CLI_SHADOW_NOPTS],
+		   struct nw_vm_shadow_cfg *s)
+{
+	uint64_t v;
+
+	if (val[CLI_SHADOW_UNSYNC] && on_off(val[CLI_SHADOW_UNSYNC], &s->unsync) < 0)
+		return cli_usage(cmd, "--shadow-unsync '%s': expected on or off", val[CLI_SHADOW_UNSYNC]);
+	if (val[CLI_SHADOW_LARGE] && on_off(val[CLI_SHADOW_LARGE], &s->large_pages) < 0)
+		return cli_usage(cmd, "--shadow-large '%s': expected on or off", val[CLI_SHADOW_LARGE]);
+	if (val[CLI_SHADOW_ROOTS]) {
+		if (cli_u64(val[CLI_SHADOW_ROOTS], 0, NW_SHADOW_MAX_ROOT_CACHE, &v) < 0)
+			return cli_usage(cmd, "--shadow-roots '%s': expected a number from 0 to %d",
+					 val[CLI_SHADOW_ROOTS], NW_SHADOW_MAX_ROOT_CACHE);
+		s->root_cache = (unsigned)v;
+	}
+	if (val[CLI_SHADOW_FLOOD]) {
+		if (cli_u64(val[CLI_SHADOW_FLOOD], 0, 1u << 20, &v) < 0)
+			return cli_usage(cmd, "--shadow-flood '%s': expected a number from 0 to %u",
+					 val[CLI_SHADOW_FLOOD], 1u << 20);
+		s->flood_threshold = (unsigned)v;
+	}
+	if (val[CLI_SHADOW_CHECK])
+		s->checker = true;
+	return 0;
 }
 
 const char *cli_vendor_name(enum nw_vendor v)

@@ -39,6 +39,33 @@ const char *cli_pages_name(int level); /* "4k", "2m", "1g", "mixed" */
 int cli_preset(const char *name, struct nw_cpu_preset *p, char *err, size_t errlen);
 const char *cli_vendor_name(enum nw_vendor v);
 
+/* The shadow MMU's switches, shared by run and compare: getopt codes from
+ * CLI_OPT_SHADOW, their long options, help lines, and how they apply. */
+enum { CLI_SHADOW_UNSYNC, CLI_SHADOW_LARGE, CLI_SHADOW_ROOTS, CLI_SHADOW_FLOOD, CLI_SHADOW_CHECK,
+       CLI_SHADOW_NOPTS };
+#define CLI_OPT_SHADOW 0x300
+#define CLI_SHADOW_LONGOPTS                                                                  \
+	{ "shadow-unsync", required_argument, NULL, CLI_OPT_SHADOW + CLI_SHADOW_UNSYNC },    \
+	{ "shadow-large", required_argument, NULL, CLI_OPT_SHADOW + CLI_SHADOW_LARGE },      \
+	{ "shadow-roots", required_argument, NULL, CLI_OPT_SHADOW + CLI_SHADOW_ROOTS },      \
+	{ "shadow-flood", required_argument, NULL, CLI_OPT_SHADOW + CLI_SHADOW_FLOOD },      \
+	{ "shadow-check", no_argument, NULL, CLI_OPT_SHADOW + CLI_SHADOW_CHECK }
+#define CLI_SHADOW_HELP                                                                      \
+	"Shadow paging (mode shadow; defaults as KVM's shadow MMU):\n"                       \
+	"      --shadow-unsync on|off   leave written leaf tables unprotected until the\n"   \
+	"                               guest's INVLPG, CR3 load or flush (default on)\n"    \
+	"      --shadow-large on|off    2 MiB shadow leaves where guest and host pages\n"    \
+	"                               are both 2 MiB (default on)\n"                       \
+	"      --shadow-roots N         previous roots kept per vCPU, 0..16 (default 4)\n"   \
+	"      --shadow-flood N         emulated writes between uses that unshadow a\n"      \
+	"                               table; 0: never (default 3)\n"                       \
+	"      --shadow-check           check every shadow entry against the guest tables\n" \
+	"                               after every shadow operation (slow)\n"
+/* Apply the switches given (val[i] NULL: not given) to s: 0, or CLI_USAGE
+ * with a message naming the option. */
+int cli_shadow_cfg(const char *cmd, const char *const val[CLI_SHADOW_NOPTS],
+		   struct nw_vm_shadow_cfg *s);
+
 /* ---- json.c: results as JSON, every figure by its stable name ---- */
 
 json_t *cli_run_json(const struct nw_run_cfg *cfg, const struct nw_run_result *res);

@@ -35,6 +35,7 @@ static const struct option options[] = {
 	{ "shard", required_argument, NULL, 's' },
 	{ "out", required_argument, NULL, 'o' },
 	{ "help", no_argument, NULL, 'h' },
+	CLI_SHADOW_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -61,6 +62,8 @@ static void usage(FILE *f)
 		"  -s, --shard I/N         run only slice I of N (1-based); merge the slices\n"
 		"                          with 'nestwalk report'\n"
 		"  -h, --help              show this help\n"
+		"\n"
+		CLI_SHADOW_HELP
 		"\n"
 		"Exit status: 0 ok, 1 runtime failure, 2 usage or bad input.\n",
 		DEFAULT_MODES, DEFAULT_WORKLOADS, DEFAULT_PAGES, DEFAULT_CPUS);
@@ -188,6 +191,8 @@ int cli_compare(int argc, char **argv)
 {
 	const char *modes = DEFAULT_MODES, *workloads = DEFAULT_WORKLOADS, *pages = DEFAULT_PAGES;
 	const char *cpus = DEFAULT_CPUS, *out = NULL, *shard = NULL;
+	const char *shadow_opt[CLI_SHADOW_NOPTS] = { NULL };
+	struct nw_vm_cfg vm_defaults;
 	uint64_t si = 1, sn = 1;
 	int opt;
 
@@ -207,6 +212,10 @@ int cli_compare(int argc, char **argv)
 		case ':':
 			return cli_usage(CMD, "option '%s' needs a value", argv[optind - 1]);
 		default:
+			if (opt >= CLI_OPT_SHADOW && opt < CLI_OPT_SHADOW + CLI_SHADOW_NOPTS) {
+				shadow_opt[opt - CLI_OPT_SHADOW] = optarg ? optarg : "on";
+				break;
+			}
 			return cli_usage(CMD, "unknown option '%s' (try 'nestwalk compare --help')",
 					 argv[optind - 1]);
 		}
@@ -215,6 +224,10 @@ int cli_compare(int argc, char **argv)
 		return cli_usage(CMD, "unexpected argument '%s'", argv[optind]);
 	if (!out)
 		return cli_usage(CMD, "--out DIR is required (try 'nestwalk compare --help')");
+	nw_vm_cfg_default(&vm_defaults);
+	int src = cli_shadow_cfg(CMD, shadow_opt, &vm_defaults.shadow);
+	if (src)
+		return src;
 	if (shard) {
 		char a[32], b[32];
 		const char *slash = strchr(shard, '/');
@@ -246,6 +259,12 @@ int cli_compare(int argc, char **argv)
 				   "workloads", list_json(&m->workloads), "pages", list_json(&m->pages),
 				   "cpus", list_json(&m->cpus));
 	json_object_set_new(results, "nestwalk", json_string(NW_VERSION));
+	json_object_set_new(config, "shadow",
+			    json_pack("{s:b, s:b, s:i, s:i, s:b}", "unsync", vm_defaults.shadow.unsync,
+				      "large_pages", vm_defaults.shadow.large_pages, "root_cache",
+				      (int)vm_defaults.shadow.root_cache, "flood_threshold",
+				      (int)vm_defaults.shadow.flood_threshold, "checker",
+				      vm_defaults.shadow.checker));
 	json_object_set_new(results, "config", config);
 	if (shard)
 		json_object_set_new(results, "shard", json_pack("{s:I, s:I}", "index", (json_int_t)si,
@@ -276,6 +295,7 @@ int cli_compare(int argc, char **argv)
 			nw_run_cfg_default(&cfg);
 			cfg.vm.mode = m->mode[mi];
 			cfg.vm.cpu = m->cpu[ci];
+			cfg.vm.shadow = vm_defaults.shadow;
 			cfg.vm.host_page = m->page[pi];
 			cfg.guest_page = m->page[pi];
 			cfg.wl = m->wl[wi];

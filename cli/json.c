@@ -60,6 +60,13 @@ static json_t *config_object(const struct nw_run_cfg *c, const struct nw_run_res
 	json_object_set_new(o, "vpid", json_boolean(c->vm.vpid));
 	json_object_set_new(o, "pcid", json_boolean(c->guest.pcid));
 	json_object_set_new(o, "quantum", json_integer(c->quantum));
+	if (c->vm.mode == NW_VM_SHADOW)
+		json_object_set_new(o, "shadow",
+				    json_pack("{s:b, s:b, s:i, s:i, s:b}", "unsync", c->vm.shadow.unsync,
+					      "large_pages", c->vm.shadow.large_pages, "root_cache",
+					      (int)c->vm.shadow.root_cache, "flood_threshold",
+					      (int)c->vm.shadow.flood_threshold, "checker",
+					      c->vm.shadow.checker));
 	json_object_set_new(o, "guest_ram", json_integer((json_int_t)res->ram));
 	json_object_set_new(o, "workload", json_string(spec));
 	json_object_set_new(o, "workload_name", json_string(c->wl.name));

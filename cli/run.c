@@ -47,6 +47,7 @@ static const struct option options[] = {
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	CLI_SHADOW_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -55,6 +56,7 @@ struct run_args {
 	const char *mode, *workload, *cpu, *host_pages, *guest_pages, *data, *json;
 	const char *vcpus, *seed, *guest_levels, *host_levels, *quantum;
 	bool no_caches, no_vpid, pcid, quiet;
+	const char *shadow[CLI_SHADOW_NOPTS];
 };
 
 static void help_line(void *arg, const char *text)
@@ -95,6 +97,8 @@ static void usage(FILE *f)
 		"                          (\"-\": to stdout, instead of the summary)\n"
 		"  -q, --quiet             no summary and no progress bar\n"
 		"  -h, --help              show this help\n"
+		"\n"
+		CLI_SHADOW_HELP
 		"\n"
 		"Workloads (sizes take k/m/g, binary; counts k/m/g, decimal):\n",
 		NW_VM_MAX_VCPUS);
@@ -138,6 +142,10 @@ static int parse_args(int argc, char **argv, struct run_args *a, bool *help)
 		case ':':
 			return cli_usage(CMD, "option '%s' needs a value", argv[optind - 1]);
 		default:
+			if (c >= CLI_OPT_SHADOW && c < CLI_OPT_SHADOW + CLI_SHADOW_NOPTS) {
+				a->shadow[c - CLI_OPT_SHADOW] = optarg ? optarg : "on";
+				break;
+			}
 			if (optopt)
 				return cli_usage(CMD, "unknown option '-%c' (try 'nestwalk run --help')", optopt);
 			return cli_usage(CMD, "unknown option '%s' (try 'nestwalk run --help')",
@@ -209,6 +217,9 @@ static int configure(const struct run_args *a, struct nw_run_cfg *c)
 	}
 	c->vm.caches = !a->no_caches;
 	c->vm.vpid = !a->no_vpid;
+	rc = cli_shadow_cfg(CMD, a->shadow, &c->vm.shadow);
+	if (rc)
+		return rc;
 	c->guest.pcid = a->pcid;
 	if (!a->data || !strcmp(a->data, "auto")) {
 		/* Real data unless the working set would not fit in half of this machine. */
@@ -274,12 +285,18 @@ static void summary(const struct nw_run_cfg *c, const struct nw_run_result *r)
 	printf("\n  cycles/access    %.2f\n", fig(r, "cycles.per_access"));
 	if (c->vm.mode == NW_VM_SHADOW) {
 #define S(nm) (unsigned long long)st(r->stats, r->nstats, nm)
+		const struct nw_vm_shadow_cfg *sc = &c->vm.shadow;
+		printf("  shadow MMU       unsync %s, 2 MiB leaves %s, %u previous roots, flood at %u%s\n",
+		       sc->unsync ? "on" : "off", sc->large_pages ? "on" : "off", sc->root_cache,
+		       sc->flood_threshold, sc->checker ? ", checker on" : "");
 		printf("  shadow #PF       %llu fixed, %llu injected, %llu writes to emulate, %llu MMIO\n",
 		       S("shadow.faults.fixed"), S("shadow.faults.injected"), S("shadow.faults.emulate"),
 		       S("shadow.faults.mmio"));
 		printf("  shadow pages     %llu at the end, %llu made, %llu zapped (%llu write-flooded)\n",
 		       S("shadow.pages"), S("shadow.pages.created"), S("shadow.zaps"),
 		       S("shadow.unshadowed"));
+		printf("  2 MiB leaves     %llu set, %llu zapped\n", S("shadow.large_leaves"),
+		       S("shadow.large_zaps"));
 		printf("  shadow sync      %llu emulated writes, %llu unsyncs, %llu syncs, root cache %llu of %llu\n",
 		       S("shadow.emulated_writes"), S("shadow.unsyncs"), S("shadow.syncs"),
 		       S("shadow.root_hits"), S("shadow.root_hits") + S("shadow.root_misses"));

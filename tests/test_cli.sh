@@ -121,6 +121,17 @@ expect 2 run --workload seq -x
 expect 2 run --workload && has "$tmp/err" "needs a value"
 expect 2 run --workload seq extra && has "$tmp/err" "unexpected argument 'extra'"
 expect 2 run --workload seq:stride=12 && has "$tmp/err" "multiple of 8"
+expect 2 run --workload seq --shadow-unsync maybe && has "$tmp/err" "--shadow-unsync"
+expect 2 run --workload seq --shadow-roots 17 && has "$tmp/err" "--shadow-roots"
+expect 2 run --workload seq --shadow-flood x && has "$tmp/err" "--shadow-flood"
+expect 2 compare --out "$tmp/c" --shadow-large 2 && has "$tmp/err" "--shadow-large"
+
+# ---- the shadow MMU's switches reach it ----
+expect 0 run --workload churn:size=32k,rounds=4 --mode shadow --shadow-unsync off \
+	--shadow-roots 2 --shadow-flood 5 --shadow-large off --shadow-check &&
+	has "$tmp/out" "unsync off, 2 MiB leaves off, 2 previous roots, flood at 5, checker on" &&
+	has "$tmp/out" " 0 unsyncs"
+expect 0 run --help && has "$tmp/out" "--shadow-unsync on|off"
 
 # ---- runtime failure: exit 1 ----
 expect 1 run --workload "$small" --json "$tmp/no/such/dir/out.json" --quiet &&

@@ -1514,6 +1514,53 @@ static void test_vm_large_pages(void **state)
 	free(ref);
 }
 
+/* Each switch of nw_vm_cfg.shadow reaches the shadow MMU and shows in the figures. */
+static void test_vm_switches(void **state)
+{
+	struct nw_run_result *res = malloc(sizeof(*res));
+	struct nw_run_cfg c;
+	char err[256];
+	uint64_t on, off;
+
+	assert_non_null(res);
+#define RUN(spec, field, setting, stat, out)                                                   \
+	do {                                                                                \
+		nw_run_cfg_default(&c);                                                     \
+		c.vm.mode = NW_VM_SHADOW;                                                   \
+		if (!strncmp(spec, "random", 6)) /* the 2 MiB leaves' run */               \
+			c.vm.host_page = c.guest_page = NW_PAGE_2M;                         \
+		assert_int_equal(nw_workload_parse(spec, &c.wl, err, sizeof(err)), 0);      \
+		c.vm.shadow.field = setting;                                                \
+		assert_int_equal(nw_run(&c, res, err, sizeof(err)), 0);                     \
+		out = 0;                                                                    \
+		for (size_t i = 0; i < res->ntotal; i++)                                    \
+			if (!strcmp(res->total[i].name, stat))                              \
+				out = res->total[i].value;                                  \
+	} while (0)
+	RUN("churn:size=32k,rounds=4", unsync, true, "shadow.unsyncs", on);
+	RUN("churn:size=32k,rounds=4", unsync, false, "shadow.unsyncs", off);
+	assert_true(on > 0 && off == 0);
+	RUN("ctxsw:ws=32k,ops=3000,procs=3,slice=50", root_cache, 4, "shadow.root_hits", on);
+	RUN("ctxsw:ws=32k,ops=3000,procs=3,slice=50", root_cache, 0, "shadow.root_hits", off);
+	assert_true(on > off);
+	RUN("churn:size=32k,rounds=4", flood_threshold, 3, "shadow.unshadowed", on);
+	RUN("churn:size=32k,rounds=4", flood_threshold, 0, "shadow.unshadowed", off);
+	assert_true(on > 0 && off == 0);
+	RUN("random:ws=4m,ops=2000", large_pages, true, "shadow.large_leaves", on);
+	RUN("random:ws=4m,ops=2000", large_pages, false, "shadow.large_leaves", off);
+	assert_true(on > 0 && off == 0);
+	RUN("churn:size=32k,rounds=4", checker, true, "shadow.pages.created", on);
+	assert_true(on > 0);
+#undef RUN
+	/* Out of range: refused with a message. */
+	nw_run_cfg_default(&c);
+	c.vm.mode = NW_VM_SHADOW;
+	c.vm.shadow.root_cache = NW_SHADOW_MAX_ROOT_CACHE + 1;
+	assert_int_equal(nw_run(&c, res, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "root cache"));
+	free(res);
+}
+
 /* The negative control inside the VM: the checker stops it. */
 static void test_vm_skip_wp_caught(void **state)
 {
@@ -1626,6 +1673,7 @@ int main(void)
 		cmocka_unit_test(test_vm_skip_wp_caught),
 		cmocka_unit_test(test_vm_stats),
 		cmocka_unit_test(test_vm_large_pages),
+		cmocka_unit_test(test_vm_switches),
 		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_random_host_huge),
 		cmocka_unit_test(test_large_over_table_caught),

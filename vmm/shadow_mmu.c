@@ -148,6 +148,11 @@ int nw_vmm_shadow_init(struct nw_vm *vm)
 	cfg.ctx = vm;
 	cfg.maxphyaddr = vm->x86.maxphyaddr;
 	cfg.vcpus = vm->cfg.vcpus;
+	cfg.unsync = vm->cfg.shadow.unsync;
+	cfg.large_pages = vm->cfg.shadow.large_pages;
+	cfg.root_cache = vm->cfg.shadow.root_cache;
+	cfg.flood_threshold = vm->cfg.shadow.flood_threshold;
+	cfg.checker = vm->cfg.shadow.checker;
 	return nw_shadow_create(&cfg, &vm->shadow);
 }
 

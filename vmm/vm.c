@@ -38,6 +38,10 @@ void nw_vm_cfg_default(struct nw_vm_cfg *cfg)
 	cfg->seed = 1;
 	cfg->caches = true;
 	cfg->vpid = true;
+	cfg->shadow.unsync = true;
+	cfg->shadow.large_pages = true;
+	cfg->shadow.root_cache = 4;
+	cfg->shadow.flood_threshold = 3;
 }
 
 static int cfg_error(char *err, size_t len, const char *fmt, ...)
@@ -69,6 +73,9 @@ static int check_cfg(const struct nw_vm_cfg *c, char *err, size_t len)
 		return cfg_error(err, len, "host levels must be 4 or 5");
 	if (!c->vcpus || c->vcpus > NW_VM_MAX_VCPUS)
 		return cfg_error(err, len, "vcpus must be 1..%d", NW_VM_MAX_VCPUS);
+	if (c->shadow.root_cache > NW_SHADOW_MAX_ROOT_CACHE)
+		return cfg_error(err, len, "the shadow root cache holds at most %d roots",
+				 NW_SHADOW_MAX_ROOT_CACHE);
 	if (c->translation_only && (c->data_gpa >= c->ram || (c->data_gpa & (NW_LEVEL_SIZE(2) - 1))))
 		return cfg_error(err, len, "translation-only data needs a 2 MiB aligned data_gpa inside RAM");
 	return 0;

@@ -74,9 +74,19 @@ struct nw_vm_cfg {
 	uint64_t data_gpa;
 	uint64_t migrate_every;    /* every N nested faults, move one backing page (0: never) */
 	unsigned bugs;             /* NW_VM_BUG_* */
+	/* NW_VM_SHADOW: the shadow MMU's switches (nw_shadow_cfg has their meaning). */
+	struct nw_vm_shadow_cfg {
+		bool unsync;               /* unsync leaf tables (default on) */
+		bool large_pages;          /* 2 MiB shadow leaves (default on) */
+		unsigned root_cache;       /* previous roots kept per vCPU, 0..16 (default 4) */
+		unsigned flood_threshold;  /* emulated writes that unshadow a table; 0: never (default 3) */
+		bool checker;              /* check every shadow entry after every shadow operation
+					      (slow; a failure stops the VM with -EUCLEAN) */
+	} shadow;
 };
 
-/* A sane default: ept, the generic preset, 256 MiB, 4K host pages, 1 vCPU. */
+/* A sane default: ept, the generic preset, 256 MiB, 4K host pages, 1 vCPU;
+ * the shadow MMU's defaults. */
 void nw_vm_cfg_default(struct nw_vm_cfg *cfg);
 
 struct nw_vm;
