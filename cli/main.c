@@ -11,6 +11,7 @@
 
 int cli_explain(int argc, char **argv); /* explain.c */
 int cli_hw(int argc, char **argv);      /* hw.c */
+int cli_trace(int argc, char **argv);   /* trace.c */
 #include "report.h"
 
 struct command {
@@ -25,6 +26,7 @@ static const struct command commands[] = {
 	{ "report", cli_report, "render the report from saved results.json files (merging shards)" },
 	{ "explain", cli_explain, "print one 2D (nested paging) walk, reference by reference" },
 	{ "hw", cli_hw, "measure page walks on this CPU (pointer chase, page kinds, perf)" },
+	{ "trace", cli_trace, "record, import and describe memory traces of real programs (.nwt)" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "nwt.h"
 
 #define CMD "run"
 
@@ -170,6 +171,7 @@ static int configure(const struct run_args *a, struct nw_run_cfg *c)
 	int rc;
 
 	nw_run_cfg_default(c);
+	c->trace = &nw_nwt_source;
 	if (!a->workload)
 		return cli_usage(CMD, "--workload is required (try 'nestwalk run --help')");
 	if (nw_workload_parse(a->workload, &c->wl, err, sizeof(err)) < 0)

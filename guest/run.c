@@ -160,6 +160,7 @@ static void plan(struct wl_run *r, const struct nw_run_cfg *c)
 	r->nthreads = c->vm.vcpus ? c->vm.vcpus : 1;
 	r->seed = c->seed;
 	r->real = c->data == NW_DATA_REAL;
+	r->trace = c->trace;
 	for (unsigned i = 0; i < c->wl.nparams; i++)
 		if (!strcmp(c->wl.params[i].key, "huge") && c->wl.params[i].set)
 			huge = c->wl.params[i].value;

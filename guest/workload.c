@@ -15,9 +15,11 @@
 
 static const struct wl_def *const defs[] = {
 	&wl_def_seq, &wl_def_random, &wl_def_chase, &wl_def_zipf, &wl_def_churn, &wl_def_fork, &wl_def_ctxsw, &wl_def_mix,
+	&wl_def_trace,
 };
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
 
+/* The built-in ones: trace is not, since it needs files. */
 const char *const nw_workload_names[] = {
 	"seq", "random", "chase", "zipf", "churn", "fork", "ctxsw", "mix", NULL,
 };
@@ -192,6 +194,44 @@ static void key_list(const struct wl_def *d, char *buf, size_t len)
 		at += (size_t)snprintf(buf + at, len - at, "%s%s", at ? ", " : "", k->key);
 }
 
+/*
+ * trace:FILE[,FILE...][:k=v,...]: the files run up to the last ':' whose
+ * remainder holds an '=' (file names with '=' after a ':' are not
+ * supported). *params: that ':', or NULL when no parameters follow.
+ */
+static int trace_files(const char *colon, struct nw_workload *w,
+		       const char **params, char *err, size_t errlen)
+{
+	const char *files = colon ? colon + 1 : NULL, *last;
+	size_t len;
+
+	if (!files || !*files)
+		return spec_error(err, errlen,
+				  "workload trace needs a file: trace:FILE[,FILE...][:loops=N]");
+	last = strrchr(files, ':');
+	if (last && !strchr(last, '='))
+		last = NULL;
+	len = last ? (size_t)(last - files) : strlen(files);
+	if (!len)
+		return spec_error(err, errlen, "workload trace: no file before '%s'", last);
+	if (len >= sizeof(w->files))
+		return spec_error(err, errlen, "workload trace: file list longer than %zu bytes",
+				  sizeof(w->files) - 1);
+	memcpy(w->files, files, len);
+	w->files[len] = 0;
+	for (const char *p = w->files;; p++) {
+		const char *c = strchr(p, ',');
+		if (c == p || !*p)
+			return spec_error(err, errlen, "workload trace: empty file name in '%s'",
+					  w->files);
+		if (!c)
+			break;
+		p = c;
+	}
+	*params = last;
+	return 0;
+}
+
 int nw_workload_parse(const char *spec, struct nw_workload *w, char *err, size_t errlen)
 {
 	const struct wl_def *d = NULL;
@@ -207,12 +247,17 @@ int nw_workload_parse(const char *spec, struct nw_workload *w, char *err, size_t
 			d = defs[i];
 	if (!d)
 		return spec_error(err, errlen,
-				  "unknown workload '%.*s' (seq, random, chase, zipf, churn, fork, ctxsw, mix)",
+				  "unknown workload '%.*s' (seq, random, chase, zipf, churn, fork, ctxsw, mix, trace)",
 				  (int)nlen, spec);
 	memset(w, 0, sizeof(*w));
 	w->name = d->name;
 	for (const struct wl_key *k = d->keys; k->key; k++)
 		w->params[w->nparams++] = (struct nw_wl_param){ .key = k->key, .value = k->def };
+	if (d == &wl_def_trace) {
+		int rc = trace_files(colon, w, &colon, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
 	if (!colon)
 		return 0;
 	for (p = colon + 1;;) {
@@ -258,6 +303,9 @@ size_t nw_workload_format(const struct nw_workload *w, char *buf, size_t len)
 	if (!d)
 		return (size_t)snprintf(buf, len, "?");
 	at = (size_t)snprintf(buf, len, "%s", d->name);
+	if (w->files[0])
+		at += (size_t)snprintf(buf + (at < len ? at : len), at < len ? len - at : 0, ":%s",
+				       w->files);
 	for (unsigned i = 0; i < w->nparams; i++) {
 		char v[32];
 		format_value(&d->keys[i], w->params[i].value, v, sizeof(v));

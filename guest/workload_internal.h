@@ -210,13 +210,14 @@ struct wl_run {
 	bool real;              /* real data: loads are checked against what was stored */
 	bool measures;          /* its barriers' events count (not a phase of mix) */
 	unsigned map_flags;     /* NW_MAP_HUGE when huge=1 */
+	const struct nw_trace_source *trace; /* the trace workload's reader */
 	void *priv;             /* the workload's state, per-thread parts indexed by id */
 	char *err;              /* a one-line message for a failure */
 	size_t errlen;
 };
 
 extern const struct wl_def wl_def_seq, wl_def_random, wl_def_chase, wl_def_zipf, wl_def_churn, wl_def_fork,
-	wl_def_ctxsw, wl_def_mix;
+	wl_def_ctxsw, wl_def_mix, wl_def_trace;
 
 const struct wl_def *wl_find(const char *name);
 /* A parameter of the run's workload; the key must be the workload's. */

@@ -15,6 +15,7 @@
 #include <nestwalk/tlb_lat.h>
 #include <nestwalk/tlb_preset.h>
 #include <nestwalk/tlb_stats.h>
+#include <nestwalk/trace.h>
 #include <nestwalk/vmm.h>
 #include <nestwalk/walk.h>
 #include <nestwalk/x86.h>

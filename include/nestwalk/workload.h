@@ -31,6 +31,8 @@
  *   fork    fork, copy-on-write writes, exits    ws forks children writes huge
  *   ctxsw   processes round-robin per vCPU       procs ws ops slice huge
  *   mix     every one of the above in turn       ws ops huge
+ *   trace   a recorded program, one process per file: trace:FILE[,FILE...][:loops=N,...]
+ *           (needs nw_run_cfg.trace)                  loops slice huge
  * Sizes take k, m, g (binary); counts take k, m, g (decimal); theta is a
  * decimal ("0.99"); booleans are 0/1. `ops` counts over all vCPUs.
  */
@@ -41,11 +43,13 @@
 
 #include <nestwalk/guest.h>
 #include <nestwalk/tlb_stats.h>
+#include <nestwalk/trace.h>
 #include <nestwalk/vmm.h>
 
 /* ---- workload specs ---- */
 
 #define NW_WL_MAX_PARAMS 8
+#define NW_WL_FILES_MAX 1024
 
 struct nw_wl_param {
 	const char *key;      /* static, from the workload's key table */
@@ -57,6 +61,7 @@ struct nw_workload {
 	const char *name;     /* static: "seq", "random", ... */
 	unsigned nparams;
 	struct nw_wl_param params[NW_WL_MAX_PARAMS]; /* every key of the workload */
+	char files[NW_WL_FILES_MAX]; /* trace: its files, comma-separated; "" otherwise */
 };
 
 /* NULL-terminated list of the built-in workload names. */
@@ -107,6 +112,9 @@ struct nw_run_cfg {
 	uint64_t seed;              /* the workload's and the host frame order's */
 	enum nw_data_mode data;
 	unsigned quantum;           /* operations per vCPU turn (0: 64) */
+	/* Where the trace workload reads its files (trace/nwt.h has .nwt's);
+	 * NULL: trace workloads fail with a message. */
+	const struct nw_trace_source *trace;
 	/* Called about every 1/256 of the run, and at its end (may be NULL). */
 	void (*progress)(void *arg, uint64_t done, uint64_t total);
 	void *progress_arg;
