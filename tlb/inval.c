@@ -35,7 +35,12 @@ struct inv_args {
 typedef bool (*drop_fn)(const struct nw_tlb *t, const struct nw_tlb_entry *e,
 			enum nw_tlb_class cls, const struct inv_args *a);
 
-static unsigned drop_where(struct nw_tlb *t, drop_fn drop, const struct inv_args *a)
+/*
+ * Inlined into each primitive, so that its predicate is inlined into the
+ * scan of every slot: #PF and EPT violations run this on the fault path.
+ */
+static inline __attribute__((always_inline)) unsigned
+drop_where(struct nw_tlb *t, drop_fn drop, const struct inv_args *a)
 {
 	unsigned n = 0;
 

@@ -109,38 +109,49 @@ void nw_lat_destroy(struct nw_lat *lat)
 		free(lat);
 }
 
-static bool level_lookup(struct lat_level *l, uint64_t line)
+/*
+ * Look line up in one level. On a miss, *victim is the slot a fill would
+ * take, found in the same pass over the set: the first empty way, else the
+ * least recently used one. Empty slots stamp 0 and live stamps are unique,
+ * so that is the first way with the lowest stamp (what nw_sa_victim picks).
+ */
+static bool level_lookup(struct lat_level *l, uint64_t line, size_t *victim)
 {
-	size_t base = nw_sa_base(&l->sa, line);
+	size_t base = nw_sa_base(&l->sa, line), v = base;
+	const uint64_t *stamp = l->sa.stamp;
+	uint64_t low = UINT64_MAX;
 
-	for (size_t s = base; s < base + l->sa.ways; s++)
-		if (nw_sa_valid(&l->sa, s) && l->line[s] == line) {
+	for (size_t s = base; s < base + l->sa.ways; s++) {
+		uint64_t st = stamp[s];
+		if (st && l->line[s] == line) {
 			nw_sa_touch(&l->sa, s);
 			return true;
 		}
+		if (st < low) {
+			low = st;
+			v = s;
+		}
+	}
+	*victim = v;
 	return false;
-}
-
-static void level_fill(struct lat_level *l, uint64_t line)
-{
-	size_t s = nw_sa_victim(&l->sa, line);
-
-	l->line[s] = line;
-	nw_sa_touch(&l->sa, s);
 }
 
 enum nw_mem_level nw_lat_touch(struct nw_lat *lat, uint64_t pa)
 {
 	uint64_t line = pa / NW_LINE_SIZE;
+	size_t victim[LAT_LEVELS];
 	int found = LAT_LEVELS;
 
 	for (int i = 0; i < LAT_LEVELS; i++)
-		if (level_lookup(&lat->lv[i], line)) {
+		if (level_lookup(&lat->lv[i], line, &victim[i])) {
 			found = i;
 			break;
 		}
-	for (int i = 0; i < found; i++)
-		level_fill(&lat->lv[i], line);
+	/* Levels are separate arrays: a victim found above is still the victim. */
+	for (int i = 0; i < found; i++) {
+		lat->lv[i].line[victim[i]] = line;
+		nw_sa_touch(&lat->lv[i].sa, victim[i]);
+	}
 	return (enum nw_mem_level)found;
 }
 

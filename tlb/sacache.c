@@ -50,12 +50,16 @@ size_t nw_sa_victim(const struct nw_sa *sa, uint64_t index)
 {
 	size_t base = nw_sa_base(sa, index);
 	size_t victim = base;
+	uint64_t low = UINT64_MAX;
 
+	/* Empty slots stamp 0 and live stamps are unique: the first way with the
+	 * lowest stamp is the first empty one, else the LRU one. One branch-free
+	 * pass, with no early exit to mispredict. */
 	for (size_t s = base; s < base + sa->ways; s++) {
-		if (!nw_sa_valid(sa, s))
-			return s;
-		if (sa->stamp[s] < sa->stamp[victim])
-			victim = s;
+		uint64_t st = sa->stamp[s];
+		bool lower = st < low;
+		low = lower ? st : low;
+		victim = lower ? s : victim;
 	}
 	return victim;
 }
