@@ -68,7 +68,8 @@ static int store(struct nw_shadow *sh, uint64_t gpa, uint64_t val, bool trapped)
 	/* A store that did not trap counts only where it would have: a shadowed table. */
 	if (trapped || sh_gfn_protected(sh, gpa >> NW_PAGE_SHIFT))
 		sh->st.emulated_writes++;
-	track_write(sh, gpa, old, val);
+	if (!(sh->cfg.bugs & NW_SHADOW_BUG_SKIP_TRACK))
+		track_write(sh, gpa, old, val);
 	return sh_finish(sh, 0);
 }
 

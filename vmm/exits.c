@@ -246,6 +246,43 @@ int nw_vmm_mmio(struct nw_vcpu *v, unsigned access, uint64_t *val)
 	return NW_EXIT_DONE;
 }
 
+/*
+ * The guest touched guest-physical memory that is neither RAM nor a device
+ * (a garbage entry in its own tables, say). Real hardware reads all ones
+ * there and drops writes (a master abort), and native mode models exactly
+ * that; here the page is mapped read-only to a frame of all ones, so that
+ * the guest's table walks through it read all ones too (and fault on the
+ * reserved bits), and a data write to it is dropped.
+ */
+static int unassigned(struct nw_vcpu *v, const struct nw_exit *x)
+{
+	struct nw_vm *vm = v->vm;
+	struct nw_inval inv;
+	int rc;
+
+	if (x->cause == NW_NESTED_DENIED && x->final)
+		return NW_EXIT_DONE; /* a store: dropped */
+	if (x->cause != NW_NESTED_NOT_PRESENT)
+		return -EFAULT;
+	if (!vm->ones_hpa) {
+		uint64_t *p;
+		rc = nw_mem_alloc(&vm->host.mem, &vm->ones_hpa);
+		if (rc < 0)
+			return rc;
+		p = nw_hostmem_ptr(&vm->host, vm->ones_hpa);
+		for (unsigned i = 0; p && i < NW_PAGE_SIZE / 8; i++)
+			p[i] = ~0ull;
+	}
+	uint64_t gpa = x->gpa & NW_PAGE_MASK;
+	if (amd(vm))
+		rc = nw_npt_map(&vm->npt, gpa, vm->ones_hpa, NW_PAGE_SIZE,
+				NW_PROT_R | NW_PROT_X | NW_PROT_U, 0, NW_PAGE_4K, &inv);
+	else
+		rc = nw_ept_map(&vm->ept, gpa, vm->ones_hpa, NW_PAGE_SIZE, NW_PROT_R | NW_PROT_X,
+				NW_EPT_MT_WB, NW_PAGE_4K, &inv);
+	return rc < 0 ? rc : NW_EXIT_RESUME;
+}
+
 int nw_vmm_handle_nested(struct nw_vcpu *v, const struct nw_walk *w, unsigned access,
 			 uint64_t *val)
 {
@@ -262,6 +299,12 @@ int nw_vmm_handle_nested(struct nw_vcpu *v, const struct nw_walk *w, unsigned ac
 
 	if (x->gpa >= vm->mmio_gpa && x->gpa < vm->mmio_gpa + NW_PAGE_SIZE && x->final)
 		return nw_vmm_mmio(v, access, val);
+	if (x->gpa >= vm->cfg.ram && (x->gpa & NW_PAGE_MASK) != vm->mmio_gpa) {
+		rc = unassigned(v, x);
+		if (rc < 0)
+			stop(vm, rc);
+		return rc;
+	}
 	if (x->gpa >= vm->cfg.ram || x->cause != NW_NESTED_NOT_PRESENT) {
 		/* No memory there, or a fault on memory the VMM mapped RWX: a bug. */
 		stop(vm, -EFAULT);

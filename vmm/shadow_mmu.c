@@ -222,14 +222,19 @@ int nw_vmm_shadow_pf(struct nw_vcpu *v, uint64_t gva, unsigned access, const str
 		rc = after(v, nw_shadow_emulate_write(vm->shadow, o.gpa, *val));
 		return rc < 0 ? rc : NW_EXIT_DONE;
 	case NW_SHADOW_MMIO:
+		if (v->string_op)
+			return NW_VCPU_SEGV;
 		if (o.gpa >= vm->mmio_gpa && o.gpa < vm->mmio_gpa + NW_PAGE_SIZE)
-			return v->string_op ? NW_VCPU_SEGV : nw_vmm_mmio(v, access, val);
-		break;
+			return nw_vmm_mmio(v, access, val);
+		/* No memory and no device: a master abort reads all ones and drops
+		 * writes, as in native mode (the guest's own garbage, say). */
+		if (!(access & NW_ACC_WRITE))
+			*val = ~0ull;
+		return NW_EXIT_DONE;
 	}
-	/* The guest maps a physical address with no memory and no device. */
 	if (!vm->stopped)
-		vm->stopped = -EFAULT;
-	return -EFAULT;
+		vm->stopped = -EIO;
+	return -EIO;
 }
 
 int nw_vmm_shadow_load(struct nw_vcpu *v, uint64_t cr3)

@@ -97,6 +97,9 @@ struct nw_vm {
 	uint64_t eptp;
 	uint64_t mmio_gpa;          /* the console page */
 	uint64_t shared_hpa;        /* translation-only data frame */
+	uint64_t ones_hpa;          /* ept/npt: a frame of all ones, mapped read-only where
+				       the guest touches guest-physical memory that is not
+				       there (0: not made yet) */
 	struct nw_backing *backing; /* populated pages, for migration and accounting */
 	uint64_t nbacking, capbacking;
 	uint64_t backing_pages[4];  /* by level */

@@ -68,6 +68,7 @@
 /* Deliberate bugs, for negative controls: each must make a check fail. */
 #define NW_SHADOW_BUG_SKIP_WP 0x1u /* forget to write-protect one guest table frame */
 #define NW_SHADOW_BUG_LARGE_OVER_TABLE 0x2u /* 2 MiB leaves over shadowed guest tables */
+#define NW_SHADOW_BUG_SKIP_TRACK 0x4u /* emulated writes leave the shadow entries as they were */
 
 /*
  * A software-only error-code bit: the access was an implicit supervisor
