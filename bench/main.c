@@ -23,6 +23,10 @@ static void help(void)
 	       "  --hw_core=N               pin to core N (default: the last core)\n"
 	       "  --hw_max_ws=SIZE          largest working set, e.g. 256M (default 8G;\n"
 	       "                            also bounded by MemAvailable)\n"
+	       "\n"
+	       "model suite (model/chase/..., the hw chase replayed on the host preset):\n"
+	       "  --model_llc=SIZE          LLC size to model instead of hwloc's, e.g. 4M\n"
+	       "  --model_dram_ns=NS        DRAM latency to model instead of the preset's\n"
 	       "\n");
 	nw_gb_print_default_help();
 }
@@ -41,7 +45,10 @@ static size_t parse_size(const char *s)
 	}
 }
 
-/* Takes the --hw_* flags out of argv; returns -1 on a bad one. */
+static uint64_t model_llc;
+static double model_dram_ns;
+
+/* Takes the --hw_* and --model_* flags out of argv; returns -1 on a bad one. */
 static int parse_hw_flags(int *argc, char **argv, struct nw_bench_hw_opts *o)
 {
 	int out = 1;
@@ -75,6 +82,19 @@ static int parse_hw_flags(int *argc, char **argv, struct nw_bench_hw_opts *o)
 				fprintf(stderr, "nestwalk-bench: %s: bad size\n", a);
 				return -1;
 			}
+		} else if (strncmp(a, "--model_llc=", 12) == 0) {
+			if (!(model_llc = parse_size(a + 12))) {
+				fprintf(stderr, "nestwalk-bench: %s: bad size\n", a);
+				return -1;
+			}
+		} else if (strncmp(a, "--model_dram_ns=", 16) == 0) {
+			char *end;
+
+			model_dram_ns = strtod(a + 16, &end);
+			if (*end || !(model_dram_ns > 0)) {
+				fprintf(stderr, "nestwalk-bench: %s: bad latency\n", a);
+				return -1;
+			}
 		} else {
 			argv[out++] = argv[i];
 		}
@@ -97,6 +117,8 @@ int main(int argc, char **argv)
 	nw_bench_tlb_register();
 	nw_bench_invept_register();
 	nw_bench_table_register();
+	nw_bench_model_calibrate(model_llc, model_dram_ns);
+	nw_bench_model_register();
 	nw_gb_run();
 	nw_bench_hw_teardown();
 	nw_gb_shutdown();

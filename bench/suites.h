@@ -35,6 +35,10 @@ void nw_bench_walk_register(void);
 void nw_bench_tlb_register(void);
 void nw_bench_invept_register(void);
 void nw_bench_table_register(void);
+/* The hw chase replayed through the host preset (suite_model.c). */
+void nw_bench_model_register(void);
+/* Replace the host preset's LLC size and DRAM latency (0: keep). */
+void nw_bench_model_calibrate(uint64_t llc_bytes, double dram_ns);
 
 /* A 2D world: guest x86-64 tables in guest memory (GPA [0, DATA_GPA)) over
  * an EPT, with guest-virtual [0, ws) mapped to GPA DATA_GPA + [0, ws). Data
