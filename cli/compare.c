@@ -55,8 +55,9 @@ static void usage(FILE *f)
 		"  -m, --modes LIST        native, ept, npt, shadow (default %s)\n"
 		"  -w, --workloads LIST    workload specs, comma separated; a key=value after\n"
 		"                          a spec belongs to it (default %s)\n"
-		"  -p, --pages LIST        4k (guest and host 4 KiB) and/or 2m (both 2 MiB)\n"
-		"                          (default %s)\n"
+		"  -p, --pages LIST        4k (guest and host 4 KiB), 2m (both 2 MiB),\n"
+		"                          guest2m (guest 2 MiB on host 4 KiB), host2m\n"
+		"                          (guest 4 KiB on host 2 MiB) (default %s)\n"
 		"  -c, --cpus LIST         CPU presets: skylake, zen3, zen4, generic, host\n"
 		"                          (default %s)\n"
 		"  -s, --shard I/N         run only slice I of N (1-based); merge the slices\n"
@@ -151,8 +152,28 @@ struct matrix {
 	struct nw_workload wl[MAX_ITEMS];
 	enum nw_vm_mode mode[MAX_ITEMS];
 	struct nw_cpu_preset cpu[MAX_ITEMS];
-	int page[MAX_ITEMS];
+	int page[MAX_ITEMS];        /* the guest's */
+	int host_page[MAX_ITEMS];
 };
+
+/* A --pages item: "4k" or "2m" for guest and host alike, or "guest2m" / "host2m". */
+static int parse_pages(const char *s, int *guest, int *host)
+{
+	if (!strcmp(s, "guest2m")) {
+		*guest = NW_PAGE_2M;
+		*host = NW_PAGE_4K;
+		return 0;
+	}
+	if (!strcmp(s, "host2m")) {
+		*guest = NW_PAGE_4K;
+		*host = NW_PAGE_2M;
+		return 0;
+	}
+	if (cli_guest_pages(s, guest) < 0)
+		return -EINVAL;
+	*host = *guest;
+	return 0;
+}
 
 static int check_matrix(struct matrix *m)
 {
@@ -164,8 +185,9 @@ static int check_matrix(struct matrix *m)
 		if (nw_workload_parse(m->workloads.item[i], &m->wl[i], err, sizeof(err)) < 0)
 			return cli_usage(CMD, "%s", err);
 	for (int i = 0; i < m->pages.n; i++)
-		if (cli_guest_pages(m->pages.item[i], &m->page[i]) < 0)
-			return cli_usage(CMD, "--pages '%s': expected 4k or 2m", m->pages.item[i]);
+		if (parse_pages(m->pages.item[i], &m->page[i], &m->host_page[i]) < 0)
+			return cli_usage(CMD, "--pages '%s': expected 4k, 2m, guest2m or host2m",
+					 m->pages.item[i]);
 	for (int i = 0; i < m->cpus.n; i++) {
 		int rc = cli_preset(m->cpus.item[i], &m->cpu[i], err, sizeof(err));
 		if (rc == -ENOENT)
@@ -296,7 +318,7 @@ int cli_compare(int argc, char **argv)
 			cfg.vm.mode = m->mode[mi];
 			cfg.vm.cpu = m->cpu[ci];
 			cfg.vm.shadow = vm_defaults.shadow;
-			cfg.vm.host_page = m->page[pi];
+			cfg.vm.host_page = m->host_page[pi];
 			cfg.guest_page = m->page[pi];
 			cfg.wl = m->wl[wi];
 			int r = nw_run(&cfg, res, err, sizeof(err));

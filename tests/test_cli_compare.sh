@@ -98,6 +98,15 @@ bad report "$tmp/nosuch.json" --out "$tmp/x"
 bad report "$tmp/truncated.json" --out "$tmp/x"
 bad report "$tmp/other.json" --out "$tmp/x"
 bad report "$r" --out "$tmp/x" --bogus
+bad compare --out "$tmp/x" --pages guest1g
+
+# Guest and host huge pages one at a time: 2 MiB backing only where host2m says so.
+"$nw" compare --modes shadow --workloads random:ws=1m,ops=2000 --pages guest2m,host2m \
+	--cpus skylake --out "$tmp/gh" >/dev/null || fail "compare --pages guest2m,host2m"
+if command -v jq >/dev/null; then
+	[ "$(jq -r '[.cells[] | "\(.pages)=\(.stats["vm.backing.2m"])"] | join(" ")' "$tmp/gh/results.json")" = \
+		"guest2m=0 host2m=2" ] || fail "guest2m/host2m backing: $(jq -c '.cells' "$tmp/gh/results.json" | head -c 300)"
+fi
 "$nw" compare --help | grep -q '^Usage: nestwalk compare' || fail "compare --help"
 "$nw" report --help | grep -q '^Usage: nestwalk report' || fail "report --help"
 
