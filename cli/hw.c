@@ -28,6 +28,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <nestwalk/tlb_preset.h>
+
 #include "cli.h"
 #include "hw.h"
 
@@ -43,6 +45,7 @@ struct hw_opts {
 	uint64_t min, max;
 	bool kind[NW_HW_NKINDS];
 	unsigned samples;
+	unsigned lines;       /* nodes per 4 KiB page */
 	int core;
 	bool may_reserve;
 	bool json_stdout;
@@ -69,6 +72,9 @@ static void usage(FILE *f)
 		"                        are hugetlb)\n"
 		"  --samples N           timed samples per point, the best is kept (default 20)\n"
 		"  --cpu N               pin to core N with hwloc (default: the last core)\n"
+		"  --lines N             random lines visited per 4 KiB page before the chain\n"
+		"                        leaves it (default 1: every load a new page; 64\n"
+		"                        spreads one walk over 64 loads)\n"
 		"  --no-reserve          never raise nr_hugepages (by default, as root, a\n"
 		"                        short hugetlb pool is raised for the point and its old\n"
 		"                        value written back after it, at exit and on SIGINT,\n"
@@ -156,7 +162,7 @@ static int parse_event(const char *s, const char *event[NW_PERF_NWALK])
 
 static int parse_args(int argc, char **argv, struct hw_opts *o)
 {
-	enum { OPT_MIN = 256, OPT_MAX, OPT_PAGES, OPT_SAMPLES, OPT_CPU, OPT_NORES, OPT_EVENT };
+	enum { OPT_MIN = 256, OPT_MAX, OPT_PAGES, OPT_SAMPLES, OPT_CPU, OPT_NORES, OPT_EVENT, OPT_LINES };
 	static const struct option opts[] = {
 		{ "min", required_argument, NULL, OPT_MIN },
 		{ "max", required_argument, NULL, OPT_MAX },
@@ -164,6 +170,7 @@ static int parse_args(int argc, char **argv, struct hw_opts *o)
 		{ "samples", required_argument, NULL, OPT_SAMPLES },
 		{ "cpu", required_argument, NULL, OPT_CPU },
 		{ "no-reserve", no_argument, NULL, OPT_NORES },
+		{ "lines", required_argument, NULL, OPT_LINES },
 		{ "event", required_argument, NULL, OPT_EVENT },
 		{ "json", no_argument, NULL, 'j' },
 		{ "out", required_argument, NULL, 'o' },
@@ -174,7 +181,7 @@ static int parse_args(int argc, char **argv, struct hw_opts *o)
 	uint64_t v;
 	int opt;
 
-	*o = (struct hw_opts){ .min = 16 << 10, .max = 256 << 20, .samples = 20, .core = -1,
+	*o = (struct hw_opts){ .min = 16 << 10, .max = 256 << 20, .samples = 20, .lines = 1, .core = -1,
 			       .may_reserve = true };
 	o->kind[NW_HW_4K] = o->kind[NW_HW_THP] = true;
 	optind = 1;
@@ -203,6 +210,11 @@ static int parse_args(int argc, char **argv, struct hw_opts *o)
 			o->core = (int)v;
 			break;
 		case OPT_NORES: o->may_reserve = false; break;
+		case OPT_LINES:
+			if (cli_u64(optarg, 1, 64, &v))
+				return cli_usage(CMD, "--lines: '%s' is not a count in 1..64", optarg);
+			o->lines = (unsigned)v;
+			break;
 		case OPT_EVENT:
 			if (parse_event(optarg, o->event))
 				return cli_usage(CMD, "--event: want COUNTER=EVENT with COUNTER one of "
@@ -254,7 +266,7 @@ static void put_context(void *arg, const char *key, const char *value)
 /* One point: kind at ws, sampled; its JSON object (ok or skipped). */
 static json_t *measure(struct hw_run *r, enum nw_hw_kind kind, uint64_t ws)
 {
-	struct nw_hw_probe_opts po = { .may_reserve = r->o->may_reserve };
+	struct nw_hw_probe_opts po = { .may_reserve = r->o->may_reserve, .lines = r->o->lines };
 	struct nw_hw_probe probe;
 	json_t *pt = json_pack("{s:s, s:I}", "kind", nw_hw_kind_name(kind), "ws", (json_int_t)ws);
 	int64_t avail = nw_hw_mem_available();
@@ -398,6 +410,56 @@ static void print_table(json_t *hw, const struct hw_opts *o)
 		}
 }
 
+/* 4 KiB entries in a TLB level's banks (0 when none holds 4K pages). */
+static uint64_t entries_4k(const struct nw_tlb_geom *g, int n)
+{
+	uint64_t e = 0;
+
+	for (int i = 0; i < n; i++)
+		if (g[i].sizes & NW_TLB_SZ_4K)
+			e += g[i].entries;
+	return e;
+}
+
+static void add_mark(json_t *marks, const char *label, uint64_t ws)
+{
+	if (ws)
+		json_array_append_new(marks, json_pack("{s:s, s:I}", "label", label, "ws", (json_int_t)ws));
+}
+
+/*
+ * Where the 4k curve should bend: at the TLB reach of each level (4 KiB
+ * entries from CPUID, times 4 KiB: the chase's TLB footprint is one page per
+ * load) and at 64 times each cache size hwloc reports (its cache footprint
+ * is one 64-byte line per 4 KiB page).
+ */
+static json_t *knee_marks(void)
+{
+	json_t *marks = json_array();
+	struct nw_host_caches hc;
+	struct nw_cpu_preset p;
+	char err[160], label[96];
+
+	nw_hw_host_caches(&hc);
+	if (nw_cpu_preset_host(&hc, &p, err, sizeof(err)) == 0) {
+		uint64_t l1 = entries_4k(p.tlb.l1d, 3), l2 = entries_4k(p.tlb.l2, 2);
+
+		snprintf(label, sizeof(label), "L1 DTLB reach (%llu x 4 KiB)", (unsigned long long)l1);
+		add_mark(marks, label, l1 * 4096);
+		snprintf(label, sizeof(label), "L2 TLB reach (%llu x 4 KiB)", (unsigned long long)l2);
+		add_mark(marks, label, l2 * 4096);
+	}
+	const struct { const char *name; uint64_t size; } c[] = {
+		{ "L1d", hc.l1d }, { "L2", hc.l2 }, { "L3", hc.llc },
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		snprintf(label, sizeof(label), "%s %llu KiB x 64", c[i].name,
+			 (unsigned long long)(c[i].size >> 10));
+		add_mark(marks, label, c[i].size * 64);
+	}
+	return marks;
+}
+
 int cli_hw(int argc, char **argv)
 {
 	struct hw_opts o;
@@ -446,10 +508,11 @@ int cli_hw(int argc, char **argv)
 	nw_perf_group_close(&r.perf);
 	nw_hugetlb_restore_all();
 
-	json_t *hw = json_pack("{s:o, s:f, s:I, s:I, s:o}", "context", r.context, "core_ghz", r.ghz,
-			       "samples", (json_int_t)o.samples, "loads_per_sample", (json_int_t)r.loads,
+	json_t *hw = json_pack("{s:o, s:f, s:I, s:I, s:I, s:o}", "context", r.context, "core_ghz", r.ghz,
+			       "samples", (json_int_t)o.samples, "lines_per_page", (json_int_t)o.lines, "loads_per_sample", (json_int_t)r.loads,
 			       "points", points);
 	json_object_set_new(hw, "penalty", penalties(points, &o));
+	json_object_set_new(hw, "marks", knee_marks());
 	json_t *root = json_pack("{s:s, s:s, s:o}", "nestwalk", NW_VERSION, "command", "hw", "hw", hw);
 
 	rc = CLI_OK;

@@ -104,8 +104,7 @@ static const char *const csv_figures[] = {
 /* Every number in the report is printed this way, so tests can compare. */
 #define NUM "%.6g"
 
-/* Open DIR/NAME for writing; on failure, say why in err. */
-static FILE *open_out(const char *dir, const char *name, char *err, size_t n)
+FILE *cli_open_out(const char *dir, const char *name, char *err, size_t n)
 {
 	char *path;
 	if (asprintf(&path, "%s/%s", dir, name) < 0) {
@@ -123,7 +122,7 @@ static FILE *open_out(const char *dir, const char *name, char *err, size_t n)
 
 static int write_csv(const char *dir, json_t *cells, char *err, size_t n)
 {
-	FILE *f = open_out(dir, "cells.csv", err, n);
+	FILE *f = cli_open_out(dir, "cells.csv", err, n);
 	if (!f)
 		return -EIO;
 	fprintf(f, "index,mode,workload,pages,cpu,status,reason");
@@ -268,13 +267,11 @@ static void conclusions(FILE *f, json_t *cells, bool html)
 
 /* ---- report.md ---- */
 
-static int write_md(const char *dir, json_t *results, char *err, size_t n)
+/* The comparison's part of report.md. */
+static void md_compare(FILE *f, json_t *results)
 {
 	json_t *cells = json_object_get(results, "cells");
-	FILE *f = open_out(dir, "report.md", err, n);
-	if (!f)
-		return -EIO;
-	fprintf(f, "# nestwalk: shadow and nested paging compared\n\n");
+
 	fprintf(f, "Modelled figures of the nestwalk simulator (not wall time). Charts: report.html.\n\n");
 	fprintf(f, "## Conclusions\n\n");
 	conclusions(f, cells, false);
@@ -315,6 +312,20 @@ static int write_md(const char *dir, json_t *results, char *err, size_t n)
 		fprintf(f, "- %s %s %s %s: %s\n", field(c, "mode"), field(c, "workload"), field(c, "pages"),
 			field(c, "cpu"), field(c, "reason"));
 	}
+}
+
+static int write_md(const char *dir, json_t *results, char *err, size_t n)
+{
+	FILE *f = cli_open_out(dir, "report.md", err, n);
+	if (!f)
+		return -EIO;
+	if (json_is_array(json_object_get(results, "cells"))) {
+		fprintf(f, "# nestwalk: shadow and nested paging compared\n\n");
+		md_compare(f, results);
+	} else {
+		fprintf(f, "# nestwalk: benchmark report\n\nCharts: report.html.\n");
+	}
+	cli_report_bench_md(f, results);
 	int bad = fclose(f);
 	return bad ? -EIO : 0;
 }
@@ -330,8 +341,7 @@ static void group_label(json_t *c, char *buf, size_t n)
 			*p = '_';
 }
 
-/* Draw one chart into tmp/NAME.svg with gnuplot: 0 or -1. */
-static int gnuplot(const char *tmp, const char *name, const char *script)
+int cli_gnuplot(const char *tmp, const char *name, const char *script)
 {
 	char *sp, *cmd;
 	if (asprintf(&sp, "%s/%s.gp", tmp, name) < 0)
@@ -353,7 +363,7 @@ static int gnuplot(const char *tmp, const char *name, const char *script)
 	return rc == 0 ? 0 : -1;
 }
 
-static const char *svg_head =
+const char *const cli_svg_head =
 	"set terminal svg size 960,420 dynamic font 'sans,10'\n"
 	"set datafile separator '\\t'\n"
 	"set datafile missing '?'\n"
@@ -414,9 +424,9 @@ static int chart_by_mode(const char *tmp, json_t *results, const struct column *
 		strncat(plot, part, sizeof(plot) - strlen(plot) - 1);
 	}
 	if (asprintf(&script, "%sset output '%s.svg'\nset style histogram clustered gap 1\n"
-		     "set title '%s by mode'\nplot %s\n", svg_head, col->file, col->title, plot) < 0)
+		     "set title '%s by mode'\nplot %s\n", cli_svg_head, col->file, col->title, plot) < 0)
 		return -1;
-	int rc = gnuplot(tmp, col->file, script);
+	int rc = cli_gnuplot(tmp, col->file, script);
 	free(script);
 	return rc;
 }
@@ -463,15 +473,14 @@ static int chart_cycles(const char *tmp, json_t *cells)
 		     "set output 'cycles.svg'\nset style histogram rowstacked\nset boxwidth 0.7\n"
 		     "set xtics rotate by -45 font 'sans,8'\n"
 		     "set title 'Modelled cycles per access, by component (mode:workload/pages/cpu)'\n"
-		     "plot %s\n", svg_head, plot) < 0)
+		     "plot %s\n", cli_svg_head, plot) < 0)
 		return -1;
-	int rc = gnuplot(tmp, "cycles", script);
+	int rc = cli_gnuplot(tmp, "cycles", script);
 	free(script);
 	return rc;
 }
 
-/* Copy tmp/NAME.svg into f, without its XML prologue. */
-static int inline_svg(FILE *f, const char *tmp, const char *name)
+int cli_inline_svg(FILE *f, const char *tmp, const char *name)
 {
 	char *path;
 	if (asprintf(&path, "%s/%s.svg", tmp, name) < 0)
@@ -501,6 +510,8 @@ static void rm_tmp(const char *tmp)
 	}
 }
 
+static int html_compare(FILE *f, json_t *results, const char *tmp);
+
 static int write_html(const char *dir, json_t *results, char *err, size_t n)
 {
 	json_t *cells = json_object_get(results, "cells");
@@ -509,33 +520,58 @@ static int write_html(const char *dir, json_t *results, char *err, size_t n)
 		snprintf(err, n, "cannot make a temporary directory: %s", strerror(errno));
 		return -EIO;
 	}
-	int rc = chart_cycles(tmp, cells);
-	for (size_t k = 1; k < NCOLUMNS && rc == 0; k++)
+	bool cmp = json_is_array(cells);
+	int rc = cmp ? chart_cycles(tmp, cells) : 0;
+	for (size_t k = 1; cmp && k < NCOLUMNS && rc == 0; k++)
 		rc = chart_by_mode(tmp, results, &columns[k]);
+	if (rc == 0)
+		rc = cli_report_bench_charts(tmp, results);
 	if (rc) {
 		snprintf(err, n, "gnuplot failed drawing the charts (in %s)", tmp);
 		return -EIO;
 	}
-	FILE *f = open_out(dir, "report.html", err, n);
+	FILE *f = cli_open_out(dir, "report.html", err, n);
 	if (!f) {
 		rm_tmp(tmp);
 		return -EIO;
 	}
+	const char *title = cmp ? "nestwalk: shadow and nested paging compared" : "nestwalk: benchmark report";
 	fprintf(f, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\n"
-		"<title>nestwalk: shadow and nested paging compared</title>\n"
+		"<title>%s</title>\n"
 		"<style>body{font-family:sans-serif;max-width:1150px;margin:2em auto;color:#222}"
 		"table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px}"
-		"td.n{text-align:right}figure{margin:1.5em 0}</style></head><body>\n"
-		"<h1>nestwalk: shadow and nested paging compared</h1>\n"
-		"<p>Modelled figures of the nestwalk simulator; every number comes from results.json.</p>\n"
+		"td.n{text-align:right}figure{margin:1.5em 0}div.wide{overflow-x:auto}"
+		"ul.ctx{font-size:12px;color:#555}</style></head><body>\n"
+		"<h1>%s</h1>\n", title, title);
+	if (cmp)
+		rc = html_compare(f, results, tmp);
+	if (rc == 0)
+		cli_report_bench_html(f, results, tmp);
+	fprintf(f, "</body></html>\n");
+	int bad = fclose(f);
+	rm_tmp(tmp);
+	if (rc || bad) {
+		snprintf(err, n, "cannot write report.html");
+		return -EIO;
+	}
+	return 0;
+}
+
+/* The comparison's part of report.html. */
+static int html_compare(FILE *f, json_t *results, const char *tmp)
+{
+	json_t *cells = json_object_get(results, "cells");
+	int rc;
+
+	fprintf(f, "<p>Modelled figures of the nestwalk simulator; every number comes from results.json.</p>\n"
 		"<h2>Conclusions</h2>\n");
 	conclusions(f, cells, true);
 	fprintf(f, "<h2>Charts</h2>\n<figure class=\"chart\" id=\"cycles\">\n");
-	rc = inline_svg(f, tmp, "cycles");
+	rc = cli_inline_svg(f, tmp, "cycles");
 	fprintf(f, "</figure>\n");
 	for (size_t k = 1; k < NCOLUMNS && rc == 0; k++) {
 		fprintf(f, "<figure class=\"chart\" id=\"%s\">\n", columns[k].file);
-		rc = inline_svg(f, tmp, columns[k].file);
+		rc = cli_inline_svg(f, tmp, columns[k].file);
 		fprintf(f, "</figure>\n");
 	}
 	fprintf(f, "<h2>Figures</h2>\n<table><tr><th>mode</th><th>workload</th><th>pages</th><th>cpu</th>");
@@ -554,14 +590,8 @@ static int write_html(const char *dir, json_t *results, char *err, size_t n)
 			fprintf(f, "<td colspan=\"%zu\">skipped: %s</td>", NCOLUMNS, field(c, "reason"));
 		fprintf(f, "</tr>\n");
 	}
-	fprintf(f, "</table>\n</body></html>\n");
-	int bad = fclose(f);
-	rm_tmp(tmp);
-	if (rc || bad) {
-		snprintf(err, n, "cannot write report.html");
-		return -EIO;
-	}
-	return 0;
+	fprintf(f, "</table>\n");
+	return rc;
 }
 
 int cli_report_render(json_t *results, const char *dir, char *err, size_t errlen)
@@ -582,8 +612,9 @@ int cli_report_render(json_t *results, const char *dir, char *err, size_t errlen
 	if (rc < 0)
 		return rc;
 	json_t *cells = json_object_get(results, "cells");
-	if ((rc = write_csv(dir, cells, err, errlen)) < 0 || (rc = write_md(dir, results, err, errlen)) < 0 ||
-	    (rc = write_html(dir, results, err, errlen)) < 0)
+	if ((cells && (rc = write_csv(dir, cells, err, errlen)) < 0) ||
+	    (rc = cli_report_bench_csv(dir, results, err, errlen)) < 0 ||
+	    (rc = write_md(dir, results, err, errlen)) < 0 || (rc = write_html(dir, results, err, errlen)) < 0)
 		return rc;
 	return 0;
 }
@@ -595,9 +626,12 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: nestwalk report FILE... --out DIR\n"
 		"\n"
-		"Render the comparison report (results.json, report.md, report.html, CSV)\n"
-		"from results.json files saved by 'nestwalk compare'. Shards of one matrix\n"
-		"(compare --shard I/N) are merged into the results of the whole matrix.\n"
+		"Render the report (results.json, report.md, report.html, CSV) from saved\n"
+		"files: results.json of 'nestwalk compare' (shards of one matrix, from\n"
+		"compare --shard I/N, are merged into the results of the whole matrix),\n"
+		"the JSON of 'nestwalk hw --out FILE' (the real-hardware chase curves), and\n"
+		"Google Benchmark JSON of nestwalk-bench (--benchmark_out=FILE\n"
+		"--benchmark_out_format=json: a table and a chart per suite).\n"
 		"\n"
 		"Options:\n"
 		"  -o, --out DIR    where the report goes (required)\n"
@@ -670,25 +704,60 @@ int cli_report(int argc, char **argv)
 	if (optind >= argc)
 		return cli_usage(CMD, "no results files given (try 'nestwalk report --help')");
 
-	json_t *merged = NULL, *all = json_array();
+	json_t *merged = NULL, *all = json_array(), *hws = json_array(), *gbs = json_array();
+	const char *first_cmp = NULL;
 	int rc = CLI_OK;
 	for (int a = optind; a < argc && rc == CLI_OK; a++) {
 		json_error_t je;
 		json_t *r = json_load_file(argv[a], 0, &je);
-		const char *why;
+		const char *why = NULL;
 		if (!r) {
 			rc = cli_usage(CMD, "%s: %s", argv[a], je.text);
 			break;
 		}
-		if ((why = check_results(r))) {
-			rc = cli_usage(CMD, "%s: %s", argv[a], why);
-		} else if (!merged) {
-			merged = json_pack("{s:O, s:O}", "nestwalk", json_object_get(r, "nestwalk"),
-					   "config", json_object_get(r, "config"));
-		} else if (!json_equal(json_object_get(merged, "config"), json_object_get(r, "config"))) {
-			rc = cli_usage(CMD, "%s: a different matrix from %s (config differs)", argv[a], argv[optind]);
+		json_t *hw = json_object_get(r, "hw"), *gb = json_object_get(r, "gbench");
+		bool is_cmp = json_object_get(r, "config") || json_object_get(r, "cells");
+		bool is_gb = json_object_get(r, "benchmarks") != NULL;
+		if (!json_is_object(r))
+			why = "not a JSON object";
+		else if (!is_cmp && !hw && !gb && !is_gb)
+			why = "neither nestwalk results (compare, hw) nor Google Benchmark JSON";
+		if (!why && is_gb && !(why = cli_check_gbench(r)))
+			json_array_append(gbs, r);
+		if (!why && hw) {
+			size_t i;
+			json_t *h;
+			if (json_is_array(hw)) {
+				json_array_foreach(hw, i, h)
+					if (!why && !(why = cli_check_hw(h)))
+						json_array_append(hws, h);
+			} else if (!(why = cli_check_hw(hw))) {
+				json_array_append(hws, hw);
+			}
 		}
-		if (rc == CLI_OK) {
+		if (!why && gb) {
+			size_t i;
+			json_t *g;
+			if (!json_is_array(gb))
+				why = "\"gbench\" is not an array";
+			json_array_foreach(gb, i, g)
+				if (!why && !(why = cli_check_gbench(g)))
+					json_array_append(gbs, g);
+		}
+		if (!why && is_cmp) {
+			if ((why = check_results(r))) {
+			} else if (!merged) {
+				first_cmp = argv[a];
+				merged = json_pack("{s:O, s:O}", "nestwalk", json_object_get(r, "nestwalk"),
+						   "config", json_object_get(r, "config"));
+			} else if (!json_equal(json_object_get(merged, "config"), json_object_get(r, "config"))) {
+				rc = cli_usage(CMD, "%s: a different matrix from %s (config differs)", argv[a],
+					       first_cmp);
+			}
+		}
+		if (why)
+			rc = cli_usage(CMD, "%s: %s", argv[a], why);
+		if (rc == CLI_OK && is_cmp) {
 			size_t i;
 			json_t *c;
 			json_array_foreach(json_object_get(r, "cells"), i, c) {
@@ -714,7 +783,16 @@ int cli_report(int argc, char **argv)
 		for (size_t i = 0; i < n; i++)
 			json_array_append(cells, v[i]);
 		free(v);
-		json_object_set_new(merged, "cells", cells);
+		if (merged)
+			json_object_set_new(merged, "cells", cells);
+		else {
+			json_decref(cells);
+			merged = json_pack("{s:s}", "nestwalk", NW_VERSION);
+		}
+		if (json_array_size(hws))
+			json_object_set(merged, "hw", hws);
+		if (json_array_size(gbs))
+			json_object_set(merged, "gbench", gbs);
 		char err[512];
 		int r = cli_report_render(merged, out, err, sizeof(err));
 		if (r < 0)
@@ -723,6 +801,8 @@ int cli_report(int argc, char **argv)
 			printf("report: %s/report.html\n", out);
 	}
 	json_decref(all);
+	json_decref(hws);
+	json_decref(gbs);
 	json_decref(merged);
 	return rc;
 }
