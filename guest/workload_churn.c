@@ -6,6 +6,11 @@
  * unmaps it. A stale translation left on any vCPU by a missed INVLPG or
  * shootdown reads or writes a frame that now belongs to another page, and
  * the data says so.
+ *
+ * reads=R adds R loads per page of the region, of random pages, while it
+ * stays mapped: the page-table update rate falls from about 2 entry writes
+ * per 3 accesses (R = 0) towards none, over tables that stay put; the knob
+ * of the shadow-versus-nested crossover sweep (docs/BENCHMARKS.md).
  */
 
 #include <errno.h>
@@ -40,7 +45,8 @@ static uint64_t churn_page(const struct wl_run *r)
 
 static uint64_t churn_total_ops(const struct wl_run *r)
 {
-	return wl_param(r, "rounds") * (2 + churn_len(r) / churn_page(r) * 3 * r->nthreads);
+	return wl_param(r, "rounds") *
+	       (2 + churn_len(r) / churn_page(r) * (3 + wl_param(r, "reads")) * r->nthreads);
 }
 
 static int churn_init(struct wl_run *r)
@@ -147,6 +153,11 @@ static int churn_step(struct wl_thread *t)
 			WL_TRY(churn_access(t, c->order[t->id][t->i], (t->id + 1) % r->nthreads, false));
 			WL_YIELD(t);
 		}
+		/* Loads of random pages over tables that do not change. */
+		for (t->i = 0; t->i < c->pages * wl_param(r, "reads"); t->i++) {
+			WL_TRY(churn_access(t, wl_below(&t->rng, c->pages), t->id, false));
+			WL_YIELD(t);
+		}
 		WL_BARRIER(t, WL_EV_NONE);
 		if (t->id == 0) {
 			WL_TRY(wl_munmap(t, c->base, c->len));
@@ -164,6 +175,7 @@ static int churn_step(struct wl_thread *t)
 static const struct wl_key churn_keys[] = {
 	{ "size", WL_SIZE, 256ull << 10, 4096, 1ull << 34, "bytes mapped each round" },
 	{ "rounds", WL_COUNT, 64, 1, 1ull << 32, "mmap, touch, munmap rounds" },
+	{ "reads", WL_COUNT, 0, 0, 1ull << 20, "random loads per page while mapped (0: none)" },
 	{ "huge", WL_BOOL, 0, 0, 1, "2 MiB guest pages (default: --guest-pages)" },
 	{ NULL },
 };

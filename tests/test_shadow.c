@@ -1382,7 +1382,7 @@ static const char *const vm_specs[] = {
 	"seq:ws=256k,passes=2", "random:ws=256k,ops=2000", "chase:ws=256k,ops=2000",
 	"zipf:ws=256k,ops=2000", "churn:size=32k,rounds=4",
 	"fork:ws=32k,forks=2,children=2,writes=4", "ctxsw:ws=32k,ops=3000,procs=3,slice=50",
-	"mix:ws=128k,ops=500",
+	"mix:ws=128k,ops=500", "churn:size=64k,rounds=2,reads=3",
 };
 
 /* 2 MiB host and guest pages for the next run_checked and its native reference. */
@@ -1561,6 +1561,34 @@ static void test_vm_switches(void **state)
 	free(res);
 }
 
+/*
+ * churn's reads= knob (the crossover sweep's): more loads over tables that
+ * stay put mean fewer shadow exits per access; the data stay native's.
+ */
+static void test_churn_reads(void **state)
+{
+	struct nw_run_result *res = malloc(sizeof(*res));
+	double rate[2];
+	char err[256];
+
+	assert_non_null(res);
+	for (int k = 0; k < 2; k++) {
+		struct nw_run_cfg c;
+		nw_run_cfg_default(&c);
+		c.vm.mode = NW_VM_SHADOW;
+		assert_int_equal(nw_workload_parse(k ? "churn:size=64k,rounds=4,reads=512"
+						     : "churn:size=64k,rounds=4",
+						   &c.wl, err, sizeof(err)),
+				 0);
+		assert_int_equal(nw_run(&c, res, err, sizeof(err)), 0);
+		assert_int_equal(res->mismatches, 0);
+		assert_int_equal(nw_run_figure(res, "exits.per_1k", &rate[k]), 0);
+	}
+	print_message("churn exits per 1k: reads=0 %.2f, reads=512 %.2f\n", rate[0], rate[1]);
+	assert_true(rate[1] < rate[0] / 2);
+	free(res);
+}
+
 /* The negative control inside the VM: the checker stops it. */
 static void test_vm_skip_wp_caught(void **state)
 {
@@ -1674,6 +1702,7 @@ int main(void)
 		cmocka_unit_test(test_vm_stats),
 		cmocka_unit_test(test_vm_large_pages),
 		cmocka_unit_test(test_vm_switches),
+		cmocka_unit_test(test_churn_reads),
 		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_random_host_huge),
 		cmocka_unit_test(test_large_over_table_caught),
