@@ -10,6 +10,7 @@ packages=(
 	libbenchmark-dev libhwloc-dev libpfm4-dev g++ libjansson-dev
 	gnuplot-nox jq
 	chromium
+	valgrind libzstd-dev clang libclang-rt-14-dev
 )
 
 missing=()
