@@ -65,6 +65,8 @@ static void vacc_write(void *ctx, uint64_t pa, uint64_t val)
 
 	if (a->err)
 		return;
+	if (!a->phys)
+		a->g->st.pt_stores++;
 	int rc = acc_store(a, pa, val);
 	if (rc)
 		acc_fail(a, rc);

@@ -15,6 +15,7 @@
  *   shadow.<x>.per_1k          shadow mode: emulated_writes, syncs, unsyncs,
  *                              zaps and unshadowed per 1,000 accesses
  *   shadow.root_hit_rate       shadow mode: root_hits / (root_hits + root_misses)
+ *   guest.pt_stores.per_1k     the guest's page-table entry stores per 1,000 accesses
  *   run.wall_seconds, run.accesses_per_second
  */
 
@@ -163,6 +164,7 @@ void run_derive(const struct nw_run_cfg *cfg, struct nw_run_result *res)
 	for (int k = 0; k < NW_EXIT_KINDS; k++)
 		put(res, exit_names[k], 1000 * ratio(stat(res, exit_stats[k]), acc));
 	put(res, "cycles.per_access", ratio(sum_of(res, "cycles.", ""), acc));
+	put(res, "guest.pt_stores.per_1k", 1000 * ratio(stat(res, "guest.pt_stores"), acc));
 	if (cfg->vm.mode == NW_VM_SHADOW) {
 		static const char *const per_1k[][2] = {
 			{ "shadow.emulated_writes", "shadow.emulated_writes.per_1k" },

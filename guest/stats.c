@@ -26,6 +26,7 @@ size_t nw_guest_stats_list(const struct nw_guest *g, struct nw_stat *out, size_t
 		{ "guest.exits", s->exits },
 		{ "guest.switches", s->switches },
 		{ "guest.shootdowns", s->shootdowns },
+		{ "guest.pt_stores", s->pt_stores },
 	};
 
 	for (size_t i = 0; i < NW_GUEST_STATS_MAX && i < max; i++)

@@ -1586,6 +1586,18 @@ static void test_churn_reads(void **state)
 	}
 	print_message("churn exits per 1k: reads=0 %.2f, reads=512 %.2f\n", rate[0], rate[1]);
 	assert_true(rate[1] < rate[0] / 2);
+	/* The guest's own count of its table stores is the same in every mode. */
+	uint64_t stores[2];
+	for (int k = 0; k < 2; k++) {
+		struct nw_run_cfg c;
+		nw_run_cfg_default(&c);
+		c.vm.mode = k ? NW_VM_SHADOW : NW_VM_NATIVE;
+		assert_int_equal(nw_workload_parse("churn:size=64k,rounds=4", &c.wl, err, sizeof(err)), 0);
+		assert_int_equal(nw_run(&c, res, err, sizeof(err)), 0);
+		assert_int_equal(nw_run_stat(res, "guest.pt_stores", &stores[k]), 0);
+	}
+	assert_true(stores[0] >= 2 * 16 * 4); /* each page mapped and unmapped, every round */
+	assert_int_equal(stores[0], stores[1]);
 	free(res);
 }
 

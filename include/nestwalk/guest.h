@@ -119,13 +119,15 @@ struct nw_guest_stats {
 	uint64_t exits;           /* "guest.exits" */
 	uint64_t switches;        /* "guest.switches": context switches to another process */
 	uint64_t shootdowns;      /* "guest.shootdowns": shootdown IPIs sent */
+	uint64_t pt_stores;       /* "guest.pt_stores": entry stores to its own page tables
+				     (paging on: the page-table update rate) */
 };
 
 const struct nw_guest_stats *nw_guest_stats(const struct nw_guest *g);
 
 /* Every figure above by its stable name, in that order: the count, as
  * nw_vcpu_stats_list (at most NW_GUEST_STATS_MAX). */
-#define NW_GUEST_STATS_MAX 9
+#define NW_GUEST_STATS_MAX 10
 size_t nw_guest_stats_list(const struct nw_guest *g, struct nw_stat *out, size_t max);
 
 /* The configuration in effect: kernel_pool as chosen at boot. */
