@@ -549,6 +549,12 @@ static int write_html(const char *dir, json_t *results, char *err, size_t n)
 		cli_report_bench_html(f, results, tmp);
 	fprintf(f, "</body></html>\n");
 	int bad = fclose(f);
+	/* Each chart as a file too, for documents that embed one. */
+	char *cp;
+	if (rc == 0 && asprintf(&cp, "cp '%s'/*.svg '%s'/", tmp, dir) >= 0) {
+		rc = system(cp) ? -1 : 0;
+		free(cp);
+	}
 	rm_tmp(tmp);
 	if (rc || bad) {
 		snprintf(err, n, "cannot write report.html");

@@ -217,7 +217,10 @@ static void collect(json_t *results, struct curves *c)
 				snprintf(label, sizeof(label), "nestwalk-bench: %s", kind);
 			} else if (sscanf(name, "model/chase/g%7[a-z0-9]/h%7[a-z0-9]/%15[0-9KMG]%n", gp,
 					  hp, ws, &len) == 3 && (!name[len] || name[len] == '/')) {
-				snprintf(label, sizeof(label), "model: guest %s over host %s", gp, hp);
+				const char *cal = json_string_value(
+					json_object_get(json_object_get(g, "context"), "model.calibration"));
+				snprintf(label, sizeof(label), "model%s: guest %s over host %s",
+					 cal && strncmp(cal, "none", 4) ? ", calibrated" : "", gp, hp);
 			} else {
 				continue;
 			}
@@ -261,7 +264,7 @@ static int chart_chase(const char *tmp, const struct curves *c)
 	if (!f)
 		return -1;
 	fprintf(f, "set terminal svg size 960,480 dynamic font 'sans,10'\nset output 'hw_chase.svg'\n"
-		   "set datafile separator '\\t'\nset key top left noenhanced\nset grid\n"
+		   "set datafile separator '\\t'\nset key bottom right noenhanced box opaque\nset grid\n"
 		   "set logscale x 2\nset logscale y 10\n"
 		   "set title 'Pointer chase on this machine: ns per access by working set' noenhanced\n"
 		   "set xlabel 'working set (one random 64-byte line per 4 KiB page, random page order)'\n"
