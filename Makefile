@@ -1,5 +1,5 @@
 # Thin wrapper: every target sets itself up, so each works on a fresh machine.
-.PHONY: all setup build test test-default test-asan release report clean
+.PHONY: all setup build test test-default test-asan release report report-png clean
 
 all: build
 
@@ -17,6 +17,10 @@ release: setup
 # The main job: the built-in comparison matrix, rendered as build/report/.
 report: release
 	@./build/release/nestwalk compare --out $(CURDIR)/build/report
+
+# The README's picture: a screenshot of that report (docs/report.png, < 300 KB).
+report-png: report
+	@bash scripts/report_png.sh build/report/report.html docs/report.png
 
 test: test-default test-asan
 
