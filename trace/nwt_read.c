@@ -356,7 +356,7 @@ void nwt_reader_close(struct nwt_reader *r)
 
 static int src_open(const char *path, void **h, uint64_t *count, char *err, size_t errlen)
 {
-	struct nwt_reader *r;
+	struct nwt_reader *r = NULL;
 	int rc = nwt_reader_open(path, &r, err, errlen);
 
 	if (rc < 0)
