@@ -43,7 +43,8 @@ static bool plain_cmpxchg(void *ctx, uint64_t pa, uint64_t *old, uint64_t val)
 					   __ATOMIC_RELAXED);
 }
 
-static const struct nw_acc_ops plain_ops = {
+/* acc.h's inline helpers repeat these loads and stores in the direct window. */
+const struct nw_acc_ops nw_acc_plain_ops = {
 	.read = plain_read,
 	.write = plain_write,
 	.cmpxchg = plain_cmpxchg,
@@ -51,6 +52,6 @@ static const struct nw_acc_ops plain_ops = {
 
 void nw_acc_plain(struct nw_acc *acc, struct nw_mem *mem)
 {
-	acc->ops = &plain_ops;
+	acc->ops = &nw_acc_plain_ops;
 	acc->ctx = mem;
 }

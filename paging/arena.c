@@ -108,6 +108,7 @@ int nw_arena_create(const struct nw_arena_cfg *cfg, struct nw_mem **out)
 	a->size = cfg->size;
 	a->base_hpa = cfg->base_hpa;
 	a->bump = NW_PAGE_SIZE; /* frame 0 is never handed out */
+	nw_mem_set_direct(&a->mem, a->base, a->base_hpa, a->size); /* = arena_map */
 	*out = &a->mem;
 	return 0;
 }

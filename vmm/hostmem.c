@@ -86,6 +86,7 @@ int nw_hostmem_init(struct nw_hostmem *h, uint64_t zone, uint64_t table_bytes,
 	if (p == MAP_FAILED)
 		return -ENOMEM;
 	h->base = p;
+	nw_mem_set_direct(&h->mem, p, 0, h->size); /* = nw_hostmem_ptr */
 	return 0;
 }
 
