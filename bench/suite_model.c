@@ -120,7 +120,8 @@ void nw_bench_model_register(void)
 
 /* ---- private ---- */
 
-/* The host preset with hwloc's cache sizes, in the world's EPT context. */
+/* The host preset with hwloc's cache sizes and the calibration, in the
+ * world's EPT context. */
 static int host_model(struct nw_bench_model *m, const struct nw_bench_world *w, char *err,
 		      size_t n)
 {
@@ -136,16 +137,7 @@ static int host_model(struct nw_bench_model *m, const struct nw_bench_world *w, 
 		p.lat.llc.size = model_llc;
 	if (model_dram_ns > 0)
 		p.lat.dram_cycles = (uint32_t)lround(model_dram_ns * model_ghz);
-	if ((rc = nw_tlb_create(&p.tlb, &m->tlb, err, n)) < 0)
-		return rc;
-	if ((rc = nw_lat_create(&p.lat, &m->lat, err, n)) < 0) {
-		nw_tlb_destroy(m->tlb);
-		return rc;
-	}
-	nw_tlb_set_lat(m->tlb, m->lat);
-	nw_tlb_set_ctx(m->tlb, &(struct nw_tlb_ctx){.nest = NW_NEST_EPT, .vpid = 1,
-						    .eptp = w->eptp});
-	return 0;
+	return nw_bench_model_init_preset(m, &p, w, err, n);
 }
 
 struct offsets {

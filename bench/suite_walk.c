@@ -119,9 +119,18 @@ int nw_bench_model_init(struct nw_bench_model *m, const char *preset,
 	memset(m, 0, sizeof(*m));
 	if ((rc = nw_cpu_preset(preset, &p, err, errlen)) < 0)
 		return rc;
-	if ((rc = nw_tlb_create(&p.tlb, &m->tlb, err, errlen)) < 0)
+	return nw_bench_model_init_preset(m, &p, w, err, errlen);
+}
+
+int nw_bench_model_init_preset(struct nw_bench_model *m, const struct nw_cpu_preset *p,
+			       const struct nw_bench_world *w, char *err, size_t errlen)
+{
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if ((rc = nw_tlb_create(&p->tlb, &m->tlb, err, errlen)) < 0)
 		return rc;
-	if ((rc = nw_lat_create(&p.lat, &m->lat, err, errlen)) < 0) {
+	if ((rc = nw_lat_create(&p->lat, &m->lat, err, errlen)) < 0) {
 		nw_tlb_destroy(m->tlb);
 		return rc;
 	}

@@ -73,6 +73,10 @@ struct nw_bench_model {
 
 int nw_bench_model_init(struct nw_bench_model *m, const char *preset,
 			const struct nw_bench_world *w, char *err, size_t errlen);
+struct nw_cpu_preset;
+/* The same from a preset the caller built (the model suite's host preset). */
+int nw_bench_model_init_preset(struct nw_bench_model *m, const struct nw_cpu_preset *p,
+			       const struct nw_bench_world *w, char *err, size_t errlen);
 void nw_bench_model_destroy(struct nw_bench_model *m);
 /* Every cycle the stats charged. */
 uint64_t nw_bench_cycles(const struct nw_tlb_stats *s);
