@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "nwt.h"
 #include "report.h"
 
 #define CMD "compare"
@@ -321,6 +322,7 @@ int cli_compare(int argc, char **argv)
 			cfg.vm.host_page = m->host_page[pi];
 			cfg.guest_page = m->page[pi];
 			cfg.wl = m->wl[wi];
+			cfg.trace = &nw_nwt_source; /* trace:FILE items */
 			int r = nw_run(&cfg, res, err, sizeof(err));
 			if (r == -EINVAL) {
 				why = err;
