@@ -37,7 +37,7 @@
 #define HW_MIN_WS ((uint64_t)4096)
 #define HW_MAX_WS ((uint64_t)64 << 30)
 #define HW_HEADROOM ((uint64_t)512 << 20) /* left to everyone else */
-#define HW_MAX_POINTS 64
+#define HW_MAX_ROUNDS 101
 
 int cli_hw(int argc, char **argv); /* the subcommand, dispatched by main.c */
 
@@ -45,6 +45,7 @@ struct hw_opts {
 	uint64_t min, max;
 	bool kind[NW_HW_NKINDS];
 	unsigned samples;
+	unsigned rounds;
 	unsigned lines;       /* nodes per 4 KiB page */
 	int core;
 	bool may_reserve;
@@ -71,6 +72,9 @@ static void usage(FILE *f)
 		"  --pages LIST          page kinds: 4k, thp, 2m, 1g (default 4k,thp; 2m and 1g\n"
 		"                        are hugetlb)\n"
 		"  --samples N           timed samples per point, the best is kept (default 20)\n"
+		"  --rounds N            map every kind of a working set at once and sample\n"
+		"                        them in turn, N rounds; a point is the median of its\n"
+		"                        rounds' bests (default 1: one kind mapped at a time)\n"
 		"  --cpu N               pin to core N with hwloc (default: the last core)\n"
 		"  --lines N             random lines visited per 4 KiB page before the chain\n"
 		"                        leaves it (default 1: every load a new page; 64\n"
@@ -162,7 +166,7 @@ static int parse_event(const char *s, const char *event[NW_PERF_NWALK])
 
 static int parse_args(int argc, char **argv, struct hw_opts *o)
 {
-	enum { OPT_MIN = 256, OPT_MAX, OPT_PAGES, OPT_SAMPLES, OPT_CPU, OPT_NORES, OPT_EVENT, OPT_LINES };
+	enum { OPT_MIN = 256, OPT_MAX, OPT_PAGES, OPT_SAMPLES, OPT_CPU, OPT_NORES, OPT_EVENT, OPT_LINES, OPT_ROUNDS };
 	static const struct option opts[] = {
 		{ "min", required_argument, NULL, OPT_MIN },
 		{ "max", required_argument, NULL, OPT_MAX },
@@ -171,6 +175,7 @@ static int parse_args(int argc, char **argv, struct hw_opts *o)
 		{ "cpu", required_argument, NULL, OPT_CPU },
 		{ "no-reserve", no_argument, NULL, OPT_NORES },
 		{ "lines", required_argument, NULL, OPT_LINES },
+		{ "rounds", required_argument, NULL, OPT_ROUNDS },
 		{ "event", required_argument, NULL, OPT_EVENT },
 		{ "json", no_argument, NULL, 'j' },
 		{ "out", required_argument, NULL, 'o' },
@@ -181,7 +186,7 @@ static int parse_args(int argc, char **argv, struct hw_opts *o)
 	uint64_t v;
 	int opt;
 
-	*o = (struct hw_opts){ .min = 16 << 10, .max = 256 << 20, .samples = 20, .lines = 1, .core = -1,
+	*o = (struct hw_opts){ .min = 16 << 10, .max = 256 << 20, .samples = 20, .rounds = 1, .lines = 1, .core = -1,
 			       .may_reserve = true };
 	o->kind[NW_HW_4K] = o->kind[NW_HW_THP] = true;
 	optind = 1;
@@ -210,6 +215,11 @@ static int parse_args(int argc, char **argv, struct hw_opts *o)
 			o->core = (int)v;
 			break;
 		case OPT_NORES: o->may_reserve = false; break;
+		case OPT_ROUNDS:
+			if (cli_u64(optarg, 1, HW_MAX_ROUNDS, &v))
+				return cli_usage(CMD, "--rounds: '%s' is not a count in 1..%d", optarg, HW_MAX_ROUNDS);
+			o->rounds = (unsigned)v;
+			break;
 		case OPT_LINES:
 			if (cli_u64(optarg, 1, 64, &v))
 				return cli_usage(CMD, "--lines: '%s' is not a count in 1..64", optarg);
@@ -263,62 +273,148 @@ static void put_context(void *arg, const char *key, const char *value)
 		r->ghz = atof(value);
 }
 
-/* One point: kind at ws, sampled; its JSON object (ok or skipped). */
-static json_t *measure(struct hw_run *r, enum nw_hw_kind kind, uint64_t ws)
+/* One kind at one working set while it is measured. */
+struct point {
+	enum nw_hw_kind kind;
+	struct nw_hw_probe probe;
+	bool open;
+	char why[512];          /* why it was skipped */
+	double round_best[HW_MAX_ROUNDS];
+	uint64_t count[NW_PERF_MAX];
+	bool counted[NW_PERF_MAX];
+};
+
+static int open_point(struct hw_run *r, struct point *p, uint64_t ws, uint64_t need)
 {
 	struct nw_hw_probe_opts po = { .may_reserve = r->o->may_reserve, .lines = r->o->lines };
-	struct nw_hw_probe probe;
-	json_t *pt = json_pack("{s:s, s:I}", "kind", nw_hw_kind_name(kind), "ws", (json_int_t)ws);
 	int64_t avail = nw_hw_mem_available();
-	char why[512] = "";
-	int err;
 
-	if (avail >= 0 && ws + HW_HEADROOM > (uint64_t)avail) {
-		snprintf(why, sizeof(why), "%llu MiB working set, %lld MiB available (512 MiB kept free)",
-			 (unsigned long long)(ws >> 20), (long long)(avail >> 20));
-		err = -ENOMEM;
-	} else {
-		err = nw_hw_probe_open(&probe, kind, (size_t)ws, &po, why, sizeof(why));
+	if (avail >= 0 && need + HW_HEADROOM > (uint64_t)avail) {
+		snprintf(p->why, sizeof(p->why), "%llu MiB needed%s, %lld MiB available (512 MiB kept free)",
+			 (unsigned long long)(need >> 20),
+			 need > ws ? " (every kind mapped at once for --rounds)" : "", (long long)(avail >> 20));
+		return -ENOMEM;
 	}
-	if (err) {
-		r->done += r->o->samples;
-		cli_progress_update(&r->prog, r->done, r->total);
-		json_object_set_new(pt, "status", json_string("skipped"));
-		json_object_set_new(pt, "reason", json_string(why[0] ? why : strerror(-err)));
-		return pt;
-	}
+	int err = nw_hw_probe_open(&p->probe, p->kind, (size_t)ws, &po, p->why, sizeof(p->why));
+	if (err && !p->why[0])
+		snprintf(p->why, sizeof(p->why), "%s", strerror(-err));
+	p->open = err == 0;
+	for (int i = 0; i < NW_PERF_MAX; i++)
+		p->counted[i] = true;
+	return err;
+}
+
+/* One round: samples timed samples; the round's best is kept. */
+static void run_round(struct hw_run *r, struct point *p, unsigned round)
+{
+	double best = INFINITY;
+
 	nw_perf_group_reset(&r->perf);
 	nw_perf_group_enable(&r->perf);
 	for (unsigned s = 0; s < r->o->samples; s++) {
-		nw_hw_probe_sample(&probe);
+		best = fmin(best, nw_hw_probe_sample(&p->probe));
 		cli_progress_update(&r->prog, ++r->done, r->total);
 	}
 	nw_perf_group_disable(&r->perf);
 	nw_perf_group_read(&r->perf);
+	for (int i = 0; i < r->perf.n; i++) {
+		p->counted[i] &= r->perf.c[i].valid;
+		p->count[i] += r->perf.c[i].value;
+	}
+	p->round_best[round] = best;
+}
 
-	double loads = (double)probe.samples * (double)probe.loads;
-	r->loads = probe.loads;
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* The point's JSON object (ok or skipped); closes its probe. */
+static json_t *finish_point(struct hw_run *r, struct point *p, uint64_t ws)
+{
+	json_t *pt = json_pack("{s:s, s:I}", "kind", nw_hw_kind_name(p->kind), "ws", (json_int_t)ws);
+	unsigned rounds = r->o->rounds;
+
+	if (!p->open) {
+		json_object_set_new(pt, "status", json_string("skipped"));
+		json_object_set_new(pt, "reason", json_string(p->why));
+		return pt;
+	}
+	double sorted[HW_MAX_ROUNDS], ns;
+	memcpy(sorted, p->round_best, rounds * sizeof(double));
+	qsort(sorted, rounds, sizeof(double), cmp_double);
+	ns = rounds % 2 ? sorted[rounds / 2] : (sorted[rounds / 2 - 1] + sorted[rounds / 2]) / 2;
+
+	double loads = (double)p->probe.samples * (double)p->probe.loads;
+	r->loads = p->probe.loads;
 	json_object_set_new(pt, "status", json_string("ok"));
-	json_object_set_new(pt, "ns_per_access", json_real(probe.best_ns));
+	json_object_set_new(pt, "ns_per_access", json_real(ns));
 	if (r->ghz > 0)
-		json_object_set_new(pt, "cycles_per_access", json_real(probe.best_ns * r->ghz));
-	json_object_set_new(pt, "samples", json_integer((json_int_t)probe.samples));
-	if (kind == NW_HW_THP && probe.thp_fraction >= 0)
-		json_object_set_new(pt, "thp_fraction", json_real(probe.thp_fraction));
-	if (kind == NW_HW_2M || kind == NW_HW_1G)
-		json_object_set_new(pt, "hugetlb_reserved", json_boolean(probe.buf.reserved));
+		json_object_set_new(pt, "cycles_per_access", json_real(ns * r->ghz));
+	json_object_set_new(pt, "samples", json_integer((json_int_t)p->probe.samples));
+	if (rounds > 1) {
+		json_t *rb = json_array();
+		for (unsigned k = 0; k < rounds; k++)
+			json_array_append_new(rb, json_real(p->round_best[k]));
+		json_object_set_new(pt, "round_best_ns", rb);
+	}
+	if (p->kind == NW_HW_THP && p->probe.thp_fraction >= 0)
+		json_object_set_new(pt, "thp_fraction", json_real(p->probe.thp_fraction));
+	if (p->kind == NW_HW_2M || p->kind == NW_HW_1G)
+		json_object_set_new(pt, "hugetlb_reserved", json_boolean(p->probe.buf.reserved));
 	/* Only counters that counted: an unavailable one is absent, never 0. */
 	for (int i = 0; i < r->perf.n; i++) {
 		char name[64];
 
-		if (!r->perf.c[i].valid || loads == 0)
+		if (!p->counted[i] || loads == 0)
 			continue;
 		snprintf(name, sizeof(name), "%s_per_access", r->perf.c[i].name);
-		json_object_set_new(pt, name, json_real((double)r->perf.c[i].value / loads));
+		json_object_set_new(pt, name, json_real((double)p->count[i] / loads));
 	}
 	/* Gives hugetlb pages back, and restores nr_hugepages if it was raised. */
-	nw_hw_probe_close(&probe);
+	nw_hw_probe_close(&p->probe);
+	p->open = false;
 	return pt;
+}
+
+/*
+ * Every kind at ws. One round: each kind is mapped, sampled and unmapped in
+ * turn. Several (--rounds): all are mapped at once and sampled in turn, round
+ * after round, so that each sees the same moments of a shared machine; a
+ * point's figure is the median of its rounds' bests.
+ */
+static void measure_ws(struct hw_run *r, uint64_t ws, json_t *points)
+{
+	struct point *pt = calloc(NW_HW_NKINDS, sizeof(*pt));
+	unsigned rounds = r->o->rounds;
+	int n = 0;
+
+	if (!pt)
+		return;
+	for (int k = 0; k < NW_HW_NKINDS; k++)
+		if (r->o->kind[k])
+			pt[n++].kind = (enum nw_hw_kind)k;
+	for (int k = 0; k < n; k++) {
+		if (open_point(r, &pt[k], ws, rounds > 1 ? ws * (uint64_t)(k + 1) : ws)) {
+			r->done += (uint64_t)r->o->samples * rounds;
+			cli_progress_update(&r->prog, r->done, r->total);
+		}
+		if (rounds == 1) {
+			if (pt[k].open)
+				run_round(r, &pt[k], 0);
+			json_array_append_new(points, finish_point(r, &pt[k], ws));
+		}
+	}
+	if (rounds > 1) {
+		for (unsigned round = 0; round < rounds; round++)
+			for (int k = 0; k < n; k++)
+				if (pt[k].open)
+					run_round(r, &pt[k], round);
+		for (int k = 0; k < n; k++)
+			json_array_append_new(points, finish_point(r, &pt[k], ws));
+	}
+	free(pt);
 }
 
 static double point_ns(json_t *points, enum nw_hw_kind kind, uint64_t ws)
@@ -376,7 +472,11 @@ static void print_table(json_t *hw, const struct hw_opts *o)
 	for (int kd = 0; kd < NW_HW_NKINDS; kd++)
 		if (o->kind[kd])
 			printf(" %9s", nw_hw_kind_name((enum nw_hw_kind)kd));
-	printf("   ns per access (best of %u samples)\n", o->samples);
+	if (o->rounds > 1)
+		printf("   ns per access (median over %u rounds of the best of %u samples)\n", o->rounds,
+		       o->samples);
+	else
+		printf("   ns per access (best of %u samples)\n", o->samples);
 	for (uint64_t ws = o->min; ws <= o->max; ws *= 2) {
 		char name[24];
 
@@ -496,20 +596,18 @@ int cli_hw(int argc, char **argv)
 	for (int k = 0; k < NW_HW_NKINDS; k++)
 		nkinds += o.kind[k];
 	for (uint64_t ws = o.min; ws <= o.max; ws *= 2)
-		r.total += (uint64_t)nkinds * o.samples;
+		r.total += (uint64_t)nkinds * o.samples * o.rounds;
 	cli_progress_init(&r.prog, !o.quiet);
 
 	json_t *points = json_array();
 	for (uint64_t ws = o.min; ws <= o.max; ws *= 2)
-		for (int k = 0; k < NW_HW_NKINDS; k++)
-			if (o.kind[k])
-				json_array_append_new(points, measure(&r, (enum nw_hw_kind)k, ws));
+		measure_ws(&r, ws, points);
 	cli_progress_done(&r.prog);
 	nw_perf_group_close(&r.perf);
 	nw_hugetlb_restore_all();
 
-	json_t *hw = json_pack("{s:o, s:f, s:I, s:I, s:I, s:o}", "context", r.context, "core_ghz", r.ghz,
-			       "samples", (json_int_t)o.samples, "lines_per_page", (json_int_t)o.lines, "loads_per_sample", (json_int_t)r.loads,
+	json_t *hw = json_pack("{s:o, s:f, s:I, s:I, s:I, s:I, s:o}", "context", r.context, "core_ghz", r.ghz,
+			       "samples", (json_int_t)o.samples, "rounds", (json_int_t)o.rounds, "lines_per_page", (json_int_t)o.lines, "loads_per_sample", (json_int_t)r.loads,
 			       "points", points);
 	json_object_set_new(hw, "penalty", penalties(points, &o));
 	json_object_set_new(hw, "marks", knee_marks());

@@ -57,6 +57,16 @@ jq '.hw.context["hw.perf.dtlb_walks"] = "unavailable: no PMU" |
 jq -e ". as \$root | $perf_rule" "$tmp/bad.json" >/dev/null &&
 	fail "negative control: the perf rule accepts an unavailable counter reported as 0"
 
+# --rounds: every kind mapped at once, a point is the median of its rounds' bests.
+"$nw" hw --min 16K --max 32K --pages 4k,thp --samples 2 --rounds 3 --no-reserve -q --json \
+	>"$tmp/rounds.json" 2>"$tmp/err" || fail "hw --rounds failed: $(cat "$tmp/err")"
+median_rule='[.hw.points[] | select(.status == "ok") | (.round_best_ns | length) == 3 and
+	.ns_per_access == (.round_best_ns | sort | .[1]) and .samples == 6] | (length == 4 and all)'
+jq -e "$median_rule" "$tmp/rounds.json" >/dev/null || fail "--rounds: a point is not the median of 3 rounds"
+jq '.hw.points[0].ns_per_access = (.hw.points[0].round_best_ns | max) + 1' "$tmp/rounds.json" >"$tmp/bad_r.json"
+jq -e "$median_rule" "$tmp/bad_r.json" >/dev/null &&
+	fail "negative control: the median rule accepts a figure that is no round's median"
+
 # The table, and the progress bar: only on a terminal.
 "$nw" hw --min 16K --max 32K --samples 2 >"$tmp/table" 2>"$tmp/err2" || fail "hw (table) failed"
 grep -q '^ *16K ' "$tmp/table" || fail "the table lacks its 16K row"
@@ -80,6 +90,8 @@ bad --min 1000
 bad --min 1M --max 64K
 bad --max 12Q
 bad --samples 0
+bad --rounds 0
+bad --rounds 102
 bad --cpu x
 bad --event foo
 bad --event dtlb_walks=
