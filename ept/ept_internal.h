@@ -6,17 +6,8 @@
 
 #include <nestwalk/ept.h>
 
-/* The capabilities an EPT format instance depends on, beyond leaf_levels. */
-struct ept_fmt_priv {
-	bool exec_only;
-	bool mbec;
-	bool adv_exit_info;
-};
-
-static inline const struct ept_fmt_priv *ept_priv(const struct nw_fmt *f)
-{
-	return f->priv;
-}
+/* struct ept_fmt_priv, ept_priv() and the inline entry decoders. */
+#include "../paging/fmt_fast.h"
 
 /* The nested hooks of the EPT format (qual.c). */
 bool ept_nested_permit(const struct nw_fmt *f, const struct nw_walk1d *hw,

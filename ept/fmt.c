@@ -14,12 +14,6 @@
 
 #include "ept_internal.h"
 
-/* Bits 7:3 of a PML4E or PML5E, bits 6:3 of a PDPTE or PDE naming a table. */
-#define EPT_TOP_RSVD (0x1full << 3)
-#define EPT_TABLE_RSVD (0xfull << 3)
-/* Memory types that do not exist: 2, 3 and 7. */
-#define EPT_MT_BAD(mt) ((mt) == 2 || (mt) == 3 || (mt) == 7)
-
 /*
  * One private configuration per combination of the capabilities the format
  * reads, so that a format instance needs no storage of its own.
@@ -34,43 +28,25 @@ static const struct ept_fmt_priv ept_privs[8] = {
 #undef P
 };
 
-/* The bits that grant an execute right: X, and UX under MBEC. */
-static uint64_t ept_exec_bits(const struct nw_fmt *f)
-{
-	return NW_EPT_X | (ept_priv(f)->mbec ? NW_EPT_UX : 0);
-}
-
+/* The hooks: the inline decoders of fmt_fast.h, which walkers call directly. */
 static bool ept_present(const struct nw_fmt *f, uint64_t e)
 {
-	return e & (NW_EPT_R | NW_EPT_W | ept_exec_bits(f));
+	return fept_present(f, e);
 }
 
 static bool ept_leaf(const struct nw_fmt *f, uint64_t e, int level)
 {
-	return level == 1 || ((level == 2 || level == 3) && (e & NW_EPT_PS));
+	return fept_leaf(e, level);
 }
 
 static uint64_t ept_addr(const struct nw_fmt *f, uint64_t e, int level)
 {
-	if (level > 1 && ept_leaf(f, e, level))
-		return e & NW_EPT_ADDR_MASK & ~(NW_LEVEL_SIZE(level) - 1);
-	return e & NW_EPT_ADDR_MASK;
+	return fept_addr(e, level);
 }
 
 static uint32_t ept_prot(const struct nw_fmt *f, uint64_t e, int level)
 {
-	uint32_t prot = 0;
-
-	if (e & NW_EPT_R)
-		prot |= NW_PROT_R;
-	if (e & NW_EPT_W)
-		prot |= NW_PROT_W;
-	if (e & NW_EPT_X)
-		prot |= NW_PROT_X;
-	/* Without MBEC bit 10 is ignored, and X covers user code too. */
-	if (ept_priv(f)->mbec && (e & NW_EPT_UX))
-		prot |= NW_PROT_U;
-	return prot;
+	return fept_prot(f, e);
 }
 
 static void ept_attr(const struct nw_fmt *f, uint64_t e, int level, struct nw_attr *out)
@@ -111,37 +87,9 @@ static uint64_t ept_make_leaf(const struct nw_fmt *f, uint64_t pa, int level,
 	return e;
 }
 
-/*
- * XWR = 100 needs the execute-only capability. Under MBEC an entry whose
- * only right is UX (XWR = 000) is execute-only too; the SDM's list names
- * only 100b, and we treat the two alike.
- */
-static bool ept_exec_only(const struct nw_fmt *f, uint64_t e)
-{
-	return !(e & (NW_EPT_R | NW_EPT_W)) && (e & ept_exec_bits(f));
-}
-
 static bool ept_rsvd(const struct nw_fmt *f, uint64_t e, int level, unsigned mode)
 {
-	if (!ept_present(f, e))
-		return false; /* not present: a violation, whatever else is set */
-	if ((e & NW_EPT_W) && !(e & NW_EPT_R))
-		return true;  /* write without read: XWR = 010 or 110 */
-	if (ept_exec_only(f, e) && !ept_priv(f)->exec_only)
-		return true;
-	if (e & nw_fmt_rsvd_addr_mask(f->maxphyaddr))
-		return true;
-	if (level >= 4)
-		return e & EPT_TOP_RSVD; /* PS included: no leaves up here */
-	if (level > 1 && !(e & NW_EPT_PS))
-		return e & EPT_TABLE_RSVD;
-	/* A leaf. */
-	if (!nw_fmt_leaf_ok(f, level))
-		return true;  /* PS=1 where the CPU has no such page size */
-	if (EPT_MT_BAD((e & NW_EPT_MT_MASK) >> NW_EPT_MT_SHIFT))
-		return true;
-	/* A large leaf's address is aligned to its size: bit 12 upward. */
-	return level > 1 && (e & NW_EPT_ADDR_MASK & (NW_LEVEL_SIZE(level) - 1));
+	return fept_rsvd(f, e, level);
 }
 
 static bool ept_attr_ok(const struct nw_fmt *f, const struct nw_attr *attr, int level)
@@ -179,6 +127,7 @@ int nw_fmt_ept_init(struct nw_fmt *f, unsigned maxphyaddr, const struct nw_ept_c
 		idx |= EPT_PRIV_ADV;
 	*f = (struct nw_fmt){
 		.name = "ept",
+		.kind = NW_FMT_KIND_EPT,
 		.maxphyaddr = maxphyaddr,
 		.leaf_levels = (1u << 1) | (caps->page_2m ? 1u << 2 : 0) |
 			       (caps->page_1g ? 1u << 3 : 0),

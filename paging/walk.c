@@ -11,7 +11,9 @@
 
 #include <nestwalk/walk.h>
 
-static void log_ref(struct nw_walk *log, uint64_t pa, uint64_t e, int level, char dim)
+#include "fmt_fast.h"
+
+static inline void log_ref(struct nw_walk *log, uint64_t pa, uint64_t e, int level, char dim)
 {
 	if (!log || log->n_refs >= NW_WALK_MAX_REFS)
 		return;
@@ -20,12 +22,17 @@ static void log_ref(struct nw_walk *log, uint64_t pa, uint64_t e, int level, cha
 	};
 }
 
-void nw_walk_tables_from(const struct nw_walk_src *src, uint64_t table, int level,
-			 uint32_t prot, uint64_t addr, struct nw_walk *log,
-			 struct nw_walk1d *out)
+/*
+ * The walk loop, inlined once per format kind so that each copy decodes
+ * entries with constants instead of calls (fmt_fast.h).
+ */
+static inline __attribute__((always_inline)) void
+walk_loop(const struct nw_walk_src *src, unsigned kind, uint64_t table, int level,
+	  uint32_t prot, uint64_t addr, struct nw_walk *log, struct nw_walk1d *out)
 {
 	const struct nw_fmt *f = src->fmt;
 	const struct nw_walk_cache *cache = src->cache;
+	bool lookup = cache && cache->entry_lookup;
 
 	/* The header; entry_pa[] and entry[] are written as the walk reads. */
 	out->status = NW_W1D_OK;
@@ -36,10 +43,10 @@ void nw_walk_tables_from(const struct nw_walk_src *src, uint64_t table, int leve
 	out->n = 0;
 	for (; level >= 1; level--) {
 		uint64_t slot = table + NW_LEVEL_INDEX(addr, level) * sizeof(uint64_t);
-		uint64_t e;
+		uint64_t e, next = 0;
+		uint32_t p = 0;
 
-		if (cache && cache->entry_lookup &&
-		    cache->entry_lookup(cache->ctx, src->dim, level, slot, &e)) {
+		if (lookup && cache->entry_lookup(cache->ctx, src->dim, level, slot, &e)) {
 			if (log)
 				log->cache_hits++;
 		} else {
@@ -51,24 +58,43 @@ void nw_walk_tables_from(const struct nw_walk_src *src, uint64_t table, int leve
 		out->n++;
 		out->level = level;
 		out->leaf = e;
-		if (!f->present(f, e)) {
+		switch (nw_fmt_step(f, kind, e, level, src->mode, &p, &next)) {
+		case NW_STEP_NOT_PRESENT:
 			out->status = NW_W1D_NOT_PRESENT;
 			return;
-		}
-		if (f->rsvd(f, e, level, src->mode)) {
+		case NW_STEP_RSVD:
 			out->status = NW_W1D_RSVD;
 			return;
-		}
-		out->prot &= f->prot(f, e, level);
-		if (f->leaf(f, e, level)) {
+		case NW_STEP_LEAF:
+			out->prot &= p;
 			out->status = NW_W1D_OK;
-			out->pa = f->addr(f, e, level) + (addr & (NW_LEVEL_SIZE(level) - 1));
+			out->pa = next + (addr & (NW_LEVEL_SIZE(level) - 1));
 			return;
+		case NW_STEP_TABLE:
+			out->prot &= p;
+			table = next;
+			break;
 		}
-		table = f->addr(f, e, level);
 	}
 	/* Unreachable for sane formats: level 1 entries are always leaves. */
 	out->status = NW_W1D_RSVD;
+}
+
+void nw_walk_tables_from(const struct nw_walk_src *src, uint64_t table, int level,
+			 uint32_t prot, uint64_t addr, struct nw_walk *log,
+			 struct nw_walk1d *out)
+{
+	switch (src->fmt->kind) {
+	case NW_FMT_KIND_X86:
+		walk_loop(src, NW_FMT_KIND_X86, table, level, prot, addr, log, out);
+		break;
+	case NW_FMT_KIND_EPT:
+		walk_loop(src, NW_FMT_KIND_EPT, table, level, prot, addr, log, out);
+		break;
+	default:
+		walk_loop(src, NW_FMT_KIND_CUSTOM, table, level, prot, addr, log, out);
+		break;
+	}
 }
 
 void nw_walk_tables(const struct nw_fmt *f, const struct nw_acc *acc, uint64_t root,

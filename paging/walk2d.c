@@ -26,6 +26,8 @@
 #include <nestwalk/mem.h>
 #include <nestwalk/walk.h>
 
+#include "fmt_fast.h"
+
 struct guest_step {
 	uint64_t gpa;           /* address of the guest entry */
 	uint64_t hpa;           /* ... and where it lives */
@@ -61,9 +63,10 @@ static void nested_fill(struct walk2d *s, uint64_t gpa, const struct nw_walk1d *
 	if (!cache->nested_psc_fill)
 		return;
 	for (int i = 0; i + 1 < hw->n; i++, level--) {
-		prot &= f->prot(f, hw->entry[i], level);
+		prot &= nw_fmt_prot_k(f, f->kind, hw->entry[i], level);
 		struct nw_psc_hit hit = {
-			.level = level - 1, .table = f->addr(f, hw->entry[i], level), .prot = prot,
+			.level = level - 1, .table = nw_fmt_addr_k(f, f->kind, hw->entry[i], level),
+			.prot = prot,
 		};
 		cache->nested_psc_fill(cache->ctx, gpa, &hit);
 	}
@@ -141,7 +144,7 @@ static void guest_fill(struct walk2d *s, uint64_t gva, const struct guest_step *
 	for (int i = 0; i + 1 < n; i++) {
 		struct nw_psc_hit hit = {
 			.level = st[i].level - 1,
-			.table = f->addr(f, st[i].entry, st[i].level),
+			.table = nw_fmt_addr_k(f, f->kind, st[i].entry, st[i].level),
 			.prot = st[i].prot,
 			.table_hpa = st[i + 1].hpa & NW_PAGE_MASK,
 			.nested_prot = st[i + 1].hw.prot,
@@ -263,26 +266,32 @@ int nw_walk2d(const struct nw_walk2d_cfg *c, uint64_t gva, unsigned access, stru
 				};
 		}
 		g->entry = e;
-		if (!gf->present(gf, e)) {
+		uint32_t ep = 0;
+		uint64_t next = 0;
+		enum nw_fmt_step step = nw_fmt_step(gf, gf->kind, e, level, s.gsrc.mode, &ep, &next);
+		if (step == NW_STEP_NOT_PRESENT) {
 			guest_fault(&s, nw_x86_access_fault(0, 0, access, &c->gmode) & ~NW_PFEC_P, gva, level);
 			return 0;
 		}
-		if (gf->rsvd(gf, e, level, s.gsrc.mode)) {
+		if (step == NW_STEP_RSVD) {
 			guest_fault(&s, nw_x86_access_fault(0, 0, access, &c->gmode) | NW_PFEC_RSVD, gva, level);
 			return 0;
 		}
-		prot &= gf->prot(gf, e, level);
+		prot &= ep;
 		g->prot = prot;
-		if (gf->leaf(gf, e, level))
+		if (step == NW_STEP_LEAF)
 			break;
-		table = gf->addr(gf, e, level);
+		table = next;
 	}
 	n++;
 
 	/* Step 2: the guest's own permission check. */
 	struct guest_step *leaf = &st[n - 1];
 	struct nw_attr la;
-	gf->attr(gf, leaf->entry, leaf->level, &la);
+	if (gf->kind == NW_FMT_KIND_X86) /* only the key is used below */
+		la.pkey = (uint8_t)((leaf->entry & NW_PTE_PKEY_MASK) >> NW_PTE_PKEY_SHIFT);
+	else
+		gf->attr(gf, leaf->entry, leaf->level, &la);
 	uint32_t err = nw_x86_access_fault(prot, la.pkey, access, &c->gmode);
 	if (err) {
 		guest_fault(&s, err, gva, leaf->level);
@@ -290,7 +299,7 @@ int nw_walk2d(const struct nw_walk2d_cfg *c, uint64_t gva, unsigned access, stru
 	}
 
 	/* Step 3: the final GPA. */
-	uint64_t gpa = gf->addr(gf, leaf->entry, leaf->level) +
+	uint64_t gpa = nw_fmt_addr_k(gf, gf->kind, leaf->entry, leaf->level) +
 		       (gva & (NW_LEVEL_SIZE(leaf->level) - 1));
 	struct nw_walk1d fhw;
 	struct nw_nested_req rq = {

@@ -7,48 +7,30 @@
 
 #include <errno.h>
 
-#include <nestwalk/mem.h>
-#include <nestwalk/x86.h>
-
-/* Bits 20:13 of a 2 MiB leaf and 29:13 of a 1 GiB leaf: the alignment rule. */
-#define X86_LARGE_ALIGN_RSVD(level) ((NW_LEVEL_SIZE(level) - 1) & ~((1ull << 13) - 1))
-#define X86_PML4E_BIT8 (1ull << 8)
-
-struct x86_fmt_priv {
-	unsigned options;
-};
+#include "fmt_fast.h"
 
 static const struct x86_fmt_priv x86_plain = { 0 };
 static const struct x86_fmt_priv x86_npt = { NW_X86_NPT };
 
+/* The hooks: the inline decoders of fmt_fast.h, which walkers call directly. */
 static bool x86_present(const struct nw_fmt *f, uint64_t e)
 {
-	return e & NW_PTE_P;
+	return fx86_present(e);
 }
 
 static bool x86_leaf(const struct nw_fmt *f, uint64_t e, int level)
 {
-	return level == 1 || ((level == 2 || level == 3) && (e & NW_PTE_PS));
+	return fx86_leaf(e, level);
 }
 
 static uint64_t x86_addr(const struct nw_fmt *f, uint64_t e, int level)
 {
-	if (level > 1 && x86_leaf(f, e, level))
-		return e & NW_PTE_ADDR_MASK & ~(NW_LEVEL_SIZE(level) - 1);
-	return e & NW_PTE_ADDR_MASK;
+	return fx86_addr(e, level);
 }
 
 static uint32_t x86_prot(const struct nw_fmt *f, uint64_t e, int level)
 {
-	uint32_t prot = NW_PROT_R;
-
-	if (e & NW_PTE_RW)
-		prot |= NW_PROT_W;
-	if (e & NW_PTE_US)
-		prot |= NW_PROT_U;
-	if (!(e & NW_PTE_XD))
-		prot |= NW_PROT_X;
-	return prot;
+	return fx86_prot(e);
 }
 
 static uint64_t x86_pat_bit(int level)
@@ -100,20 +82,7 @@ static uint64_t x86_make_leaf(const struct nw_fmt *f, uint64_t pa, int level,
 
 static bool x86_rsvd(const struct nw_fmt *f, uint64_t e, int level, unsigned mode)
 {
-	const struct x86_fmt_priv *priv = f->priv;
-
-	if (e & nw_fmt_rsvd_addr_mask(f->maxphyaddr))
-		return true;
-	if ((e & NW_PTE_XD) && !(mode & NW_FMT_NXE))
-		return true;
-	if (level >= 4 && (e & NW_PTE_PS))
-		return true;
-	/* AMD reserves bit 8 in the top-level entries; KVM checks it at 4 and 5. */
-	if ((priv->options & NW_X86_NPT) && level >= 4 && (e & X86_PML4E_BIT8))
-		return true;
-	if ((level == 2 || level == 3) && (e & NW_PTE_PS) && (e & X86_LARGE_ALIGN_RSVD(level)))
-		return true;
-	return false;
+	return fx86_rsvd(f, e, level, mode);
 }
 
 static bool x86_attr_ok(const struct nw_fmt *f, const struct nw_attr *attr, int level)
@@ -130,6 +99,7 @@ int nw_fmt_x86_init(struct nw_fmt *f, unsigned maxphyaddr, unsigned options)
 		return -EINVAL;
 	*f = (struct nw_fmt){
 		.name = (options & NW_X86_NPT) ? "npt" : "x86-64",
+		.kind = NW_FMT_KIND_X86,
 		.maxphyaddr = maxphyaddr,
 		.leaf_levels = (1u << 1) | (1u << 2) | (1u << 3),
 		.accessed = NW_PTE_A,

@@ -62,8 +62,19 @@ struct nw_walk;
 struct nw_walk1d;
 struct nw_nested_req;
 
+/*
+ * Format kinds. The stock init functions set the kind of the format they
+ * build, and walkers then decode its entries inline instead of calling
+ * present, rsvd, prot, leaf and addr. A caller that replaces one of those
+ * five hooks in a stock format must set kind to NW_FMT_KIND_CUSTOM.
+ */
+#define NW_FMT_KIND_CUSTOM 0u /* only the hooks say what an entry means */
+#define NW_FMT_KIND_X86 1u    /* nw_fmt_x86_init (and NPT, which adds nested hooks only) */
+#define NW_FMT_KIND_EPT 2u    /* nw_fmt_ept_init */
+
 struct nw_fmt {
 	const char *name;
+	unsigned kind;         /* NW_FMT_KIND_* */
 	unsigned maxphyaddr;   /* address bits MAXPHYADDR..51 are reserved */
 	uint32_t leaf_levels;  /* bit l set when a leaf may sit at level l */
 	uint64_t accessed;     /* A bit mask, 0 when the format has none */
