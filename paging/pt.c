@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "fmt_fast.h"
 #include "pt_internal.h"
 
 enum pt_op { PT_MAP, PT_UNMAP, PT_PROTECT };
@@ -316,12 +317,70 @@ static void protect_slot(struct pt_op_ctx *c, const struct pt_node *n, int level
 	node_set(c, n, idx, ne);
 }
 
+/*
+ * Map 4 KiB leaves into slots [first, last) of a level-1 node: what
+ * map_slot does slot by slot, for a run of slots of one table. Every slot
+ * is full (the range is 4 KiB aligned) and takes a leaf, since a level-1
+ * entry is always a leaf; so the dry pass has only overlaps to find, and
+ * the real pass writes a run of entries. The stock formats' 4 KiB leaves
+ * are the address ORed into a constant, which is computed once; the table
+ * is reached through one pointer when the accessor is plain.
+ */
+static void map_run_4k(struct pt_op_ctx *c, const struct pt_node *n, unsigned first,
+		       unsigned last, uint64_t base)
+{
+	struct nw_pt *pt = c->pt;
+	const struct nw_fmt *f = pt->fmt;
+	unsigned kind = f->kind;
+	uint64_t *tp = NULL;
+
+	if (c->err || n->kind == NODE_EMPTY)
+		return; /* NODE_EMPTY (dry pass): nothing there to overlap, no frame needed */
+	if (n->kind == NODE_REAL && nw_acc_direct(&pt->acc, n->table) &&
+	    nw_acc_direct(&pt->acc, pt_slot(n->table, NW_ENTRIES_PER_TABLE - 1)))
+		tp = nw_acc_direct(&pt->acc, n->table);
+
+	bool stock = kind == NW_FMT_KIND_X86 || kind == NW_FMT_KIND_EPT;
+	uint64_t tmpl = stock ? f->make_leaf(f, 0, 1, c->attr) : 0;
+
+	for (unsigned idx = first; idx < last; idx++) {
+		uint64_t slot = base + (uint64_t)idx * NW_PAGE_SIZE;
+		uint64_t e = tp ? __atomic_load_n(&tp[idx], __ATOMIC_RELAXED) : node_get(c, n, 1, idx);
+
+		if (nw_fmt_present_k(f, kind, e)) {
+			if (!c->replace) {
+				c->err = -EEXIST;
+				return;
+			}
+			zap(c, n, 1, idx, e, slot);
+		}
+		if (c->dry)
+			continue;
+		uint64_t pa = c->pa + (slot - c->start);
+		uint64_t ne = stock ? tmpl | pa : f->make_leaf(f, pa, 1, c->attr);
+		if (tp)
+			__atomic_store_n(&tp[idx], ne, __ATOMIC_RELEASE);
+		else
+			node_set(c, n, idx, ne);
+	}
+	if (!c->dry)
+		pt->leaves[1] += last - first;
+}
+
 /* Apply the operation to the part of [start, end) that node n covers. */
 static void pt_range(struct pt_op_ctx *c, const struct pt_node *n, int level, uint64_t base)
 {
 	uint64_t size = NW_LEVEL_SIZE(level);
 	uint64_t lo = c->start > base ? c->start : base;
 	unsigned first = (unsigned)((lo - base) / size);
+
+	if (level == 1 && c->op == PT_MAP && nw_fmt_leaf_ok(c->pt->fmt, 1)) {
+		uint64_t span = c->end - base; /* > 0: this node starts below the end */
+		unsigned last = span >= NW_LEVEL_SIZE(2) ? NW_ENTRIES_PER_TABLE
+							 : (unsigned)(span / NW_PAGE_SIZE);
+		map_run_4k(c, n, first, last, base);
+		return;
+	}
 
 	for (unsigned idx = first; idx < NW_ENTRIES_PER_TABLE && !c->err; idx++) {
 		uint64_t slot = base + (uint64_t)idx * size;
