@@ -137,6 +137,59 @@ static void test_seed_fixes_layout(void **state)
 	free(b);
 }
 
+struct offsets {
+	size_t *off;
+	size_t n, cap;
+};
+
+static void record(void *arg, size_t off)
+{
+	struct offsets *o = arg;
+
+	if (o->n < o->cap)
+		o->off[o->n] = off;
+	o->n++;
+}
+
+/* Whether following the chain from its start visits offs in order, back to the start. */
+static bool chain_is(const struct nw_chase *c, const char *buf, const struct offsets *o)
+{
+	void **p = c->start;
+
+	if (o->n != c->nodes)
+		return false;
+	for (size_t i = 0; i < o->n; i++, p = *p)
+		if ((size_t)((char *)p - buf) != o->off[i])
+			return false;
+	return p == c->start;
+}
+
+/* nw_chase_layout (what the model suite replays) is the chain nw_chase_build
+ * links, node for node; another seed is not (the control). */
+static void test_layout_is_the_chain(void **state)
+{
+	size_t size = 1u << 20;
+	char *buf = alloc_buf(size);
+	struct nw_chase c;
+	struct offsets o = { .cap = size / LINE };
+
+	o.off = calloc(o.cap, sizeof(*o.off));
+	assert_non_null(o.off);
+	for (unsigned lines = 1; lines <= 4; lines++) {
+		memset(buf, 0, size);
+		assert_int_equal(nw_chase_build(&c, buf, size, lines, 0), 0);
+		o.n = 0;
+		assert_int_equal(nw_chase_layout(size, lines, 0, record, &o), 0);
+		assert_true(chain_is(&c, buf, &o));
+		o.n = 0;
+		assert_int_equal(nw_chase_layout(size, lines, 99, record, &o), 0);
+		assert_false(chain_is(&c, buf, &o));
+	}
+	assert_int_equal(nw_chase_layout(size, 65, 0, record, &o), -EINVAL);
+	free(o.off);
+	free(buf);
+}
+
 /* Negative control: a chain with one pointer redirected must fail the check. */
 static void test_control_corrupt_chain_detected(void **state)
 {
@@ -160,6 +213,7 @@ int main(void)
 		cmocka_unit_test(test_one_line_per_page),
 		cmocka_unit_test(test_lines_grouped),
 		cmocka_unit_test(test_seed_fixes_layout),
+		cmocka_unit_test(test_layout_is_the_chain),
 		cmocka_unit_test(test_control_corrupt_chain_detected),
 	};
 
