@@ -601,6 +601,77 @@ static void gbench_table(FILE *f, json_t *results, const char *suite, bool html)
 	json_decref(keys);
 }
 
+/* The measured walk penalty at ws (4k minus 2m, else minus thp) of one hw
+ * run, with the kind it used; NAN when the run has neither. */
+static double hw_penalty(json_t *hw, double ws, const char **kind)
+{
+	static const char *const prefer[] = { "2m", "thp" };
+	size_t i;
+	json_t *p;
+
+	for (int k = 0; k < 2; k++)
+		json_array_foreach(json_object_get(hw, "penalty"), i, p)
+			if ((double)json_integer_value(json_object_get(p, "ws")) == ws &&
+			    !strcmp(json_string_value(json_object_get(p, "huge")), prefer[k])) {
+				*kind = prefer[k];
+				return counter(p, "walk_penalty_ns");
+			}
+	return NAN;
+}
+
+/*
+ * Model against machine: each model/penalty/h<host>/<ws> of the Google
+ * Benchmark files beside the penalty each hw run measured at the same
+ * working set.
+ */
+static void penalty_table(FILE *f, json_t *results, bool html)
+{
+	size_t i, j, k;
+	json_t *g, *b, *hw;
+	bool any = false;
+
+	json_array_foreach(json_object_get(results, "gbench"), i, g)
+		json_array_foreach(json_object_get(g, "benchmarks"), j, b) {
+			const char *name = json_string_value(json_object_get(b, "name"));
+			char host[8], ws[16];
+			int len = 0;
+
+			if (!usable(b) || isnan(counter(b, "walk_penalty_ns")) ||
+			    sscanf(name, "model/penalty/h%7[a-z0-9]/%15[0-9KMG]%n", host, ws, &len) != 2 ||
+			    (name[len] && name[len] != '/'))
+				continue;
+			double bytes = size_of(ws, strlen(ws));
+			json_array_foreach(json_object_get(results, "hw"), k, hw) {
+				const char *kind = NULL;
+				double m = hw_penalty(hw, bytes, &kind), pred = counter(b, "walk_penalty_ns");
+
+				if (isnan(m))
+					continue;
+				const char *cal = json_string_value(
+					json_object_get(json_object_get(g, "context"), "model.calibration"));
+				if (!any)
+					fprintf(f, html ? "<h3>Walk penalty: modelled against measured</h3>\n<table>"
+							  "<tr><th>working set</th><th>model: guest 4k - guest 2m</th>"
+							  "<th>calibration</th><th>modelled</th><th>hw run</th>"
+							  "<th>measured</th><th>model / measured</th></tr>\n"
+							: "\n### Walk penalty: modelled against measured\n\n| working set | "
+							  "model: guest 4k - guest 2m | calibration | modelled | hw run | "
+							  "measured | model / measured |\n|---:|---|---|---:|---:|---:|---:|\n");
+				any = true;
+				fprintf(f, html ? "<tr><td>%s</td><td>over host %s</td><td>" : "| %s | over host %s | ",
+					ws, host);
+				put_text(f, cal ? cal : "unknown", html);
+				fprintf(f, html ? "</td><td class=\"n\">" NUM " ns</td><td>%zu</td>"
+						  "<td class=\"n\">" NUM " ns (4k - %s)</td><td class=\"n\">" NUM
+						  "</td></tr>\n"
+						: " | " NUM " ns | %zu | " NUM " ns (4k - %s) | " NUM " |\n",
+					pred, k + 1, m, kind, m != 0 ? pred / m : NAN);
+			}
+		}
+	if (any && html)
+		fprintf(f, "</table>\n");
+}
+
 static void sections(FILE *f, json_t *results, const char *tmp, bool html)
 {
 	struct curves c;
@@ -622,6 +693,7 @@ static void sections(FILE *f, json_t *results, const char *tmp, bool html)
 			cli_inline_svg(f, tmp, "hw_chase");
 			fprintf(f, "</figure>\n");
 		}
+		penalty_table(f, results, html);
 		json_array_foreach(json_object_get(results, "hw"), i, hw)
 			hw_table(f, hw, (int)i + 1, html);
 	}

@@ -93,6 +93,15 @@ jq -e '(.cells | length) == 2 and (.hw | length) == 1 and (.gbench | length) == 
 "$nw" report "$tmp/all/results.json" --out "$tmp/again" >/dev/null || fail "re-rendering results.json failed"
 cmp -s "$tmp/all/results.json" "$tmp/again/results.json" || fail "re-rendered results.json differs"
 
+# Model against machine: the model's penalty at 16M beside the one hw measured there.
+"$nw" hw --min 16M --max 16M --pages 4k,thp --samples 2 --no-reserve -q --out "$tmp/hw16.json" >/dev/null ||
+	fail "hw at 16M failed"
+"$nw" report "$g" "$tmp/hw16.json" --out "$tmp/pm" >/dev/null || fail "report of gbench + hw at 16M failed"
+pred=$(printf '%.6g' "$(jq '.benchmarks[] | select(.name | startswith("model/penalty/h4k/16M")) | .walk_penalty_ns' "$g")")
+meas=$(printf '%.6g' "$(jq '.hw.penalty[] | select(.ws == 16777216 and .huge == "thp") | .walk_penalty_ns' "$tmp/hw16.json")")
+grep -q "^| 16M | over host 4k | none: the host preset as it is | $pred ns | 1 | $meas ns (4k - thp) |" \
+	"$tmp/pm/report.md" || fail "report.md lacks the modelled ($pred) against measured ($meas) penalty at 16M"
+
 # Malformed files: exit 2, one line on stderr naming the file.
 bad() { # $1 name, $2 content
 	printf '%s' "$2" >"$tmp/$1"
