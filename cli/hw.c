@@ -28,8 +28,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <nestwalk/tlb_preset.h>
-
 #include "cli.h"
 #include "hw.h"
 
@@ -510,52 +508,21 @@ static void print_table(json_t *hw, const struct hw_opts *o)
 		}
 }
 
-/* 4 KiB entries in a TLB level's banks (0 when none holds 4K pages). */
-static uint64_t entries_4k(const struct nw_tlb_geom *g, int n)
+/* The knee marks nw_hw_describe put in the context ("hw.mark.*": "<bytes>
+ * <label>"), as an array of {label, ws}. */
+static json_t *knee_marks(json_t *context)
 {
-	uint64_t e = 0;
+	json_t *marks = json_array(), *v;
+	const char *key;
 
-	for (int i = 0; i < n; i++)
-		if (g[i].sizes & NW_TLB_SZ_4K)
-			e += g[i].entries;
-	return e;
-}
+	json_object_foreach(context, key, v) {
+		unsigned long long ws;
+		int at = 0;
 
-static void add_mark(json_t *marks, const char *label, uint64_t ws)
-{
-	if (ws)
-		json_array_append_new(marks, json_pack("{s:s, s:I}", "label", label, "ws", (json_int_t)ws));
-}
-
-/*
- * Where the 4k curve should bend: at the TLB reach of each level (4 KiB
- * entries from CPUID, times 4 KiB: the chase's TLB footprint is one page per
- * load) and at 64 times each cache size hwloc reports (its cache footprint
- * is one 64-byte line per 4 KiB page).
- */
-static json_t *knee_marks(void)
-{
-	json_t *marks = json_array();
-	struct nw_host_caches hc;
-	struct nw_cpu_preset p;
-	char err[160], label[96];
-
-	nw_hw_host_caches(&hc);
-	if (nw_cpu_preset_host(&hc, &p, err, sizeof(err)) == 0) {
-		uint64_t l1 = entries_4k(p.tlb.l1d, 3), l2 = entries_4k(p.tlb.l2, 2);
-
-		snprintf(label, sizeof(label), "L1 DTLB reach (%llu x 4 KiB)", (unsigned long long)l1);
-		add_mark(marks, label, l1 * 4096);
-		snprintf(label, sizeof(label), "L2 TLB reach (%llu x 4 KiB)", (unsigned long long)l2);
-		add_mark(marks, label, l2 * 4096);
-	}
-	const struct { const char *name; uint64_t size; } c[] = {
-		{ "L1d", hc.l1d }, { "L2", hc.l2 }, { "L3", hc.llc },
-	};
-	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-		snprintf(label, sizeof(label), "%s %llu KiB x 64", c[i].name,
-			 (unsigned long long)(c[i].size >> 10));
-		add_mark(marks, label, c[i].size * 64);
+		if (!strncmp(key, "hw.mark.", 8) &&
+		    sscanf(json_string_value(v), "%llu %n", &ws, &at) == 1 && at > 0)
+			json_array_append_new(marks, json_pack("{s:s, s:I}", "label", json_string_value(v) + at,
+							      "ws", (json_int_t)ws));
 	}
 	return marks;
 }
@@ -610,7 +577,7 @@ int cli_hw(int argc, char **argv)
 			       "samples", (json_int_t)o.samples, "rounds", (json_int_t)o.rounds, "lines_per_page", (json_int_t)o.lines, "loads_per_sample", (json_int_t)r.loads,
 			       "points", points);
 	json_object_set_new(hw, "penalty", penalties(points, &o));
-	json_object_set_new(hw, "marks", knee_marks());
+	json_object_set_new(hw, "marks", knee_marks(r.context));
 	json_t *root = json_pack("{s:s, s:s, s:o}", "nestwalk", NW_VERSION, "command", "hw", "hw", hw);
 
 	rc = CLI_OK;

@@ -116,8 +116,30 @@ struct series {
 struct curves {
 	struct series s[MAX_SERIES];
 	int n;
-	json_t *marks; /* borrowed: the first hw run's */
+	json_t *marks; /* the first hw run's, else own */
+	json_t *own;   /* marks read from a context's hw.mark.* entries */
 };
+
+/* The "hw.mark.*" entries of a context ("<bytes> <label>") as marks. */
+static json_t *context_marks(json_t *context)
+{
+	json_t *marks = json_array(), *v;
+	const char *key;
+
+	json_object_foreach(context, key, v) {
+		unsigned long long ws;
+		int at = 0;
+
+		if (!strncmp(key, "hw.mark.", 8) && json_is_string(v) &&
+		    sscanf(json_string_value(v), "%llu %n", &ws, &at) == 1 && at > 0)
+			json_array_append_new(marks, json_pack("{s:s, s:I}", "label", json_string_value(v) + at,
+							      "ws", (json_int_t)ws));
+	}
+	if (json_array_size(marks))
+		return marks;
+	json_decref(marks);
+	return NULL;
+}
 
 static struct series *series_for(struct curves *c, const char *label)
 {
@@ -204,6 +226,12 @@ static void collect(json_t *results, struct curves *c)
 				  counter(p, "ns_per_access"));
 		}
 	}
+	json_array_foreach(hws, i, hw)
+		if (!c->marks)
+			c->marks = c->own = context_marks(json_object_get(hw, "context"));
+	json_array_foreach(gbs, i, g)
+		if (!c->marks)
+			c->marks = c->own = context_marks(json_object_get(g, "context"));
 	json_array_foreach(gbs, i, g)
 		json_array_foreach(json_object_get(g, "benchmarks"), j, b) {
 			const char *name = json_string_value(json_object_get(b, "name"));
@@ -435,7 +463,9 @@ int cli_report_bench_charts(const char *tmp, json_t *results)
 	char names[32][32];
 
 	collect(results, &c);
-	if (c.n && chart_chase(tmp, &c))
+	int bad = c.n && chart_chase(tmp, &c);
+	json_decref(c.own);
+	if (bad)
 		return -1;
 	int n = suites(results, names, 32);
 	for (int k = 0; k < n; k++)
@@ -680,6 +710,7 @@ static void sections(FILE *f, json_t *results, const char *tmp, bool html)
 	json_t *hw;
 
 	collect(results, &c);
+	json_decref(c.own);
 	if (c.n || json_array_size(json_object_get(results, "hw"))) {
 		fprintf(f, html ? "<h2>Real hardware: the pointer chase</h2>\n"
 				: "\n## Real hardware: the pointer chase\n\n");

@@ -41,6 +41,12 @@ jq -e '[.hw.points[] | select(.kind == "thp") | .thp_fraction >= 0 and .thp_frac
 jq -e '.hw.core_ghz > 0 and (.hw.context["hw.pinned"] | length > 0) and
 	(.hw.context["hw.cache.l1d"] | length > 0)' "$j" >/dev/null || fail "the context lacks the machine"
 [ "$(pools)" = "$before" ] || fail "nr_hugepages changed: $before -> $(pools)"
+# The knee marks: 64 x the L1d size in the context, and a TLB reach of whole pages.
+l1d=$(jq -r '.hw.context["hw.cache.l1d"] | split(" ")[0]' "$j")
+jq -e --argjson l1d "$l1d" '[.hw.marks[] | select(.label | startswith("L1d"))][0].ws == $l1d * 1024 * 64' \
+	"$j" >/dev/null || fail "the L1d mark is not 64 x the L1d size ($l1d KiB)"
+jq -e '[.hw.marks[] | select(.label | test("TLB reach")) | .ws % 4096 == 0 and .ws >= 65536] |
+	length == 2 and all' "$j" >/dev/null || fail "want an L1 and an L2 TLB reach of whole pages"
 
 # An unavailable counter: its context entry says why, and no point has it.
 perf_rule='[.hw.context | to_entries[] | select(.key | startswith("hw.perf.")) |

@@ -39,6 +39,15 @@ for id in hw_chase gbench_walk gbench_tlb gbench_hw gbench_model; do
 	awk -v id="$id" 'BEGIN { RS = "<figure class=\"chart\"" } index($0, " id=\"" id "\"") == 1 {
 		exit !(index($0, "<svg") && index($0, "<path")) }' "$h" || fail "the $id chart has no drawing"
 done
+# The knee marks come from the context nestwalk-bench wrote (hw.mark.*); without
+# them (the control) the chart has none.
+jq -e '.context | has("hw.mark.l1_tlb") and has("hw.mark.l1d")' "$g" >/dev/null ||
+	fail "nestwalk-bench wrote no hw.mark.* context"
+grep -q 'L1 DTLB reach' "$tmp/r/hw_chase.svg" || fail "the chase chart lacks the L1 DTLB reach mark"
+jq '.context |= with_entries(select(.key | startswith("hw.mark.") | not))' "$g" >"$tmp/nomarks.json"
+"$nw" report "$tmp/nomarks.json" --out "$tmp/nm" >/dev/null || fail "report without marks failed"
+grep -q 'L1 DTLB reach' "$tmp/nm/hw_chase.svg" && fail "negative control: a mark drawn without hw.mark.*"
+
 # The curves: a line per page kind and one per modelled configuration.
 for t in 'nestwalk-bench: 4k' 'nestwalk-bench: thp' 'model: guest 4k over host 4k'; do
 	grep -q "$t" "$h" || fail "the chase chart lacks the line '$t'"

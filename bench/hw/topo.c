@@ -19,6 +19,7 @@ static char pinned_desc[96];
 /* ---- private prototypes ---- */
 static int topo_load(void);
 static void put_caches(nw_hw_put_fn put, void *arg);
+static void put_marks(nw_hw_put_fn put, void *arg);
 static void put_hypervisor(nw_hw_put_fn put, void *arg);
 static void put_sysfs_line(nw_hw_put_fn put, void *arg, const char *key,
 			   const char *path);
@@ -86,6 +87,7 @@ int nw_hw_describe(nw_hw_put_fn put, void *arg)
 	put(arg, "hw.topology", v);
 	put(arg, "hw.pinned", pinned_pu >= 0 ? pinned_desc : "no");
 	put_caches(put, arg);
+	put_marks(put, arg);
 	put_sysfs_line(put, arg, "hw.thp_enabled",
 		       "/sys/kernel/mm/transparent_hugepage/enabled");
 	put_sysfs_line(put, arg, "hw.thp_defrag", "/sys/kernel/mm/transparent_hugepage/defrag");
@@ -113,6 +115,60 @@ static int topo_load(void)
 		return -EIO;
 	}
 	return 0;
+}
+
+/* 4 KiB entries in a TLB level's banks (0 when none holds 4K pages). */
+static uint64_t entries_4k(const struct nw_tlb_geom *g, int n)
+{
+	uint64_t e = 0;
+
+	for (int i = 0; i < n; i++)
+		if (g[i].sizes & NW_TLB_SZ_4K)
+			e += g[i].entries;
+	return e;
+}
+
+static void put_mark(nw_hw_put_fn put, void *arg, const char *key, uint64_t ws, const char *label)
+{
+	char v[128];
+
+	if (!ws)
+		return;
+	snprintf(v, sizeof(v), "%llu %s", (unsigned long long)ws, label);
+	put(arg, key, v);
+}
+
+/*
+ * Where the chase's 4k curve should bend, as "hw.mark.<name>" = "<working
+ * set in bytes> <label>": at each TLB level's reach (its 4 KiB entries from
+ * CPUID, times 4 KiB: the chase's TLB footprint is one page per load) and at
+ * 64 times each cache size hwloc reports (its cache footprint is one 64-byte
+ * line per 4 KiB page).
+ */
+static void put_marks(nw_hw_put_fn put, void *arg)
+{
+	struct nw_host_caches hc;
+	struct nw_cpu_preset p;
+	char err[160], label[96];
+
+	nw_hw_host_caches(&hc);
+	if (nw_cpu_preset_host(&hc, &p, err, sizeof(err)) == 0) {
+		uint64_t l1 = entries_4k(p.tlb.l1d, 3), l2 = entries_4k(p.tlb.l2, 2);
+
+		snprintf(label, sizeof(label), "L1 DTLB reach (%llu x 4 KiB)", (unsigned long long)l1);
+		put_mark(put, arg, "hw.mark.l1_tlb", l1 * 4096, label);
+		snprintf(label, sizeof(label), "L2 TLB reach (%llu x 4 KiB)", (unsigned long long)l2);
+		put_mark(put, arg, "hw.mark.l2_tlb", l2 * 4096, label);
+	}
+	const struct { const char *key, *name; uint64_t size; } c[] = {
+		{ "hw.mark.l1d", "L1d", hc.l1d }, { "hw.mark.l2", "L2", hc.l2 },
+		{ "hw.mark.l3", "L3", hc.llc },
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		snprintf(label, sizeof(label), "%s %llu KiB x 64", c[i].name,
+			 (unsigned long long)(c[i].size >> 10));
+		put_mark(put, arg, c[i].key, c[i].size * 64, label);
+	}
 }
 
 /* The data and unified caches above the pinned PU (PU 0 if not pinned). */
