@@ -106,7 +106,7 @@ static int parse_size(const char *s, uint64_t *out)
 	case 'M': case 'm': shift = 20; end++; break;
 	case 'G': case 'g': shift = 30; end++; break;
 	}
-	if (*end == 'i' && *(end + 1) == 'B')
+	if (shift && *end == 'i' && *(end + 1) == 'B')
 		end += 2;
 	else if (*end == 'B' && shift)
 		end++;

@@ -95,6 +95,7 @@ bad --pages ''
 bad --min 1000
 bad --min 1M --max 64K
 bad --max 12Q
+bad --max 4096iB
 bad --samples 0
 bad --rounds 0
 bad --rounds 102
