@@ -12,6 +12,7 @@
 #include <nestwalk/walk.h>
 
 #include "fmt_fast.h"
+#include "x86_perm.h"
 
 static inline void log_ref(struct nw_walk *log, uint64_t pa, uint64_t e, int level, char dim)
 {
@@ -143,12 +144,12 @@ bool nw_walk_x86_complete(const struct nw_fmt *f, const struct nw_acc *acc,
 
 	/* A not-present fault can have error code 0 (a supervisor read). */
 	if (r->status == NW_W1D_NOT_PRESENT) {
-		err = nw_x86_access_fault(0, 0, access, mode) & ~NW_PFEC_P;
+		err = x86_perm_fault(0, 0, access, mode) & ~NW_PFEC_P;
 	} else if (r->status == NW_W1D_RSVD) {
-		err = nw_x86_access_fault(0, 0, access, mode) | NW_PFEC_RSVD;
+		err = x86_perm_fault(0, 0, access, mode) | NW_PFEC_RSVD;
 	} else {
 		f->attr(f, r->leaf, r->level, &leaf);
-		err = nw_x86_access_fault(r->prot, leaf.pkey, access, mode);
+		err = x86_perm_fault(r->prot, leaf.pkey, access, mode);
 		if (!err) {
 			nw_walk_set_ad(f, acc, r, access & NW_ACC_WRITE, w);
 			w->pa = r->pa;

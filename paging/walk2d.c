@@ -27,6 +27,7 @@
 #include <nestwalk/walk.h>
 
 #include "fmt_fast.h"
+#include "x86_perm.h"
 
 struct guest_step {
 	uint64_t gpa;           /* address of the guest entry */
@@ -270,11 +271,11 @@ int nw_walk2d(const struct nw_walk2d_cfg *c, uint64_t gva, unsigned access, stru
 		uint64_t next = 0;
 		enum nw_fmt_step step = nw_fmt_step(gf, gf->kind, e, level, s.gsrc.mode, &ep, &next);
 		if (step == NW_STEP_NOT_PRESENT) {
-			guest_fault(&s, nw_x86_access_fault(0, 0, access, &c->gmode) & ~NW_PFEC_P, gva, level);
+			guest_fault(&s, x86_perm_fault(0, 0, access, &c->gmode) & ~NW_PFEC_P, gva, level);
 			return 0;
 		}
 		if (step == NW_STEP_RSVD) {
-			guest_fault(&s, nw_x86_access_fault(0, 0, access, &c->gmode) | NW_PFEC_RSVD, gva, level);
+			guest_fault(&s, x86_perm_fault(0, 0, access, &c->gmode) | NW_PFEC_RSVD, gva, level);
 			return 0;
 		}
 		prot &= ep;
@@ -292,7 +293,7 @@ int nw_walk2d(const struct nw_walk2d_cfg *c, uint64_t gva, unsigned access, stru
 		la.pkey = (uint8_t)((leaf->entry & NW_PTE_PKEY_MASK) >> NW_PTE_PKEY_SHIFT);
 	else
 		gf->attr(gf, leaf->entry, leaf->level, &la);
-	uint32_t err = nw_x86_access_fault(prot, la.pkey, access, &c->gmode);
+	uint32_t err = x86_perm_fault(prot, la.pkey, access, &c->gmode);
 	if (err) {
 		guest_fault(&s, err, gva, leaf->level);
 		return 0;

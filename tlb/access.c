@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "../paging/x86_perm.h"
 #include "tlb_internal.h"
 
 static bool nested(const struct nw_tlb *t)
@@ -94,7 +95,7 @@ static void xlat_from_walk(const struct nw_tlb *t, const struct nw_tlb_walker *w
 static bool usable(const struct nw_tlb *t, const struct nw_tlb_walker *wk,
 		   const struct nw_tlb_entry *e, uint64_t va, unsigned access)
 {
-	if (nw_x86_access_fault(e->prot, e->pkey, access, guest_mode(t, wk)))
+	if (x86_perm_fault(e->prot, e->pkey, access, guest_mode(t, wk)))
 		return false;
 	if ((access & NW_ACC_WRITE) && !e->dirty)
 		return false;

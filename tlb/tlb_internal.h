@@ -88,7 +88,22 @@ struct tlb_xlat {
 
 /* Would a lookup in the current context use e? translation: a TLB or
  * nested-TLB entry, for which G makes the PCID irrelevant. */
-bool tlb_ctx_match(const struct nw_tlb *t, const struct nw_tlb_entry *e, bool translation);
+static inline bool tlb_ctx_match(const struct nw_tlb *t, const struct nw_tlb_entry *e,
+				 bool translation)
+{
+	const struct nw_tlb_ctx *c = &t->ctx;
+	const struct nw_tlb_tag *g = &e->tag;
+
+	if (g->kind == NW_MAP_GPHYS)
+		return c->nest != NW_NEST_NONE && g->ep4ta == t->ep4ta &&
+		       (c->nest != NW_NEST_NPT || g->vpid == c->vpid);
+	if (g->kind != (c->nest != NW_NEST_NONE ? NW_MAP_COMBINED : NW_MAP_LINEAR))
+		return false;
+	if (g->vpid != c->vpid || (g->kind == NW_MAP_COMBINED && g->ep4ta != t->ep4ta))
+		return false;
+	return g->pcid == c->pcid || (translation && g->global);
+}
+
 /* The tag a fill of kind gets in the current context. */
 struct nw_tlb_tag tlb_ctx_tag(const struct nw_tlb *t, enum nw_map_kind kind, bool global);
 
