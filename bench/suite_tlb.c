@@ -88,6 +88,9 @@ static void bm_tlb(struct nw_gb_state *st, void *user)
 	const struct tlb_case *c = user;
 	uint64_t ws = (uint64_t)nw_gb_state_range(st, 0), seed = 7, line = 0;
 	uint64_t pages = ws >> 12;
+	/* pages is a power of two in every case: a mask draws the same pages as
+	 * %, without a 64-bit division (~25% of a TLB hit's time) in the loop. */
+	uint64_t mask = (pages & (pages - 1)) ? 0 : pages - 1;
 	struct nw_bench_model m;
 	struct nw_tlb_xlat x;
 	char err[160];
@@ -110,9 +113,10 @@ static void bm_tlb(struct nw_gb_state *st, void *user)
 
 			if (c->rate == 1) {
 				va = line;
-				line = (line + 64) % ws;
+				line = mask ? (line + 64) & (ws - 1) : (line + 64) % ws;
 			} else {
-				va = (nw_bench_rand(&seed) % pages) << 12;
+				uint64_t r = nw_bench_rand(&seed);
+				va = (mask ? r & mask : r % pages) << 12;
 			}
 			nw_tlb_access(m.tlb, &world.wk, va, NW_ACC_READ, &x);
 			NW_GB_DO_NOT_OPTIMIZE(x.w.pa);
