@@ -26,6 +26,7 @@ struct nw_lat {
 	struct nw_lat_cfg cfg;
 	struct lat_level lv[LAT_LEVELS];
 	uint32_t cycles[NW_MEM_LEVELS];
+	size_t mru;           /* the L1 slot of the line touched last */
 };
 
 static const char *const level_names[LAT_LEVELS] = { "l1d", "l2", "llc" };
@@ -110,12 +111,13 @@ void nw_lat_destroy(struct nw_lat *lat)
 }
 
 /*
- * Look line up in one level. On a miss, *victim is the slot a fill would
- * take, found in the same pass over the set: the first empty way, else the
- * least recently used one. Empty slots stamp 0 and live stamps are unique,
- * so that is the first way with the lowest stamp (what nw_sa_victim picks).
+ * Look line up in one level: on a hit, *slot is where it is; on a miss,
+ * the slot a fill would take, found in the same pass over the set: the
+ * first empty way, else the least recently used one. Empty slots stamp 0
+ * and live stamps are unique, so that is the first way with the lowest
+ * stamp (what nw_sa_victim picks).
  */
-static bool level_lookup(struct lat_level *l, uint64_t line, size_t *victim)
+static bool level_lookup(struct lat_level *l, uint64_t line, size_t *slot)
 {
 	size_t base = nw_sa_base(&l->sa, line), v = base;
 	const uint64_t *stamp = l->sa.stamp;
@@ -125,6 +127,7 @@ static bool level_lookup(struct lat_level *l, uint64_t line, size_t *victim)
 		uint64_t st = stamp[s];
 		if (st && l->line[s] == line) {
 			nw_sa_touch(&l->sa, s);
+			*slot = s;
 			return true;
 		}
 		if (st < low) {
@@ -132,26 +135,37 @@ static bool level_lookup(struct lat_level *l, uint64_t line, size_t *victim)
 			v = s;
 		}
 	}
-	*victim = v;
+	*slot = v;
 	return false;
 }
 
 enum nw_mem_level nw_lat_touch(struct nw_lat *lat, uint64_t pa)
 {
 	uint64_t line = pa / NW_LINE_SIZE;
-	size_t victim[LAT_LEVELS];
+	struct lat_level *l1 = &lat->lv[0];
+	size_t slot[LAT_LEVELS];
 	int found = LAT_LEVELS;
 
+	/*
+	 * The line touched last, again (a store after its load, the entries of
+	 * one table line): a level holds a line at most once, so the lookup
+	 * would find this very slot.
+	 */
+	if (l1->sa.stamp[lat->mru] && l1->line[lat->mru] == line) {
+		nw_sa_touch(&l1->sa, lat->mru);
+		return NW_MEM_L1;
+	}
 	for (int i = 0; i < LAT_LEVELS; i++)
-		if (level_lookup(&lat->lv[i], line, &victim[i])) {
+		if (level_lookup(&lat->lv[i], line, &slot[i])) {
 			found = i;
 			break;
 		}
 	/* Levels are separate arrays: a victim found above is still the victim. */
 	for (int i = 0; i < found; i++) {
-		lat->lv[i].line[victim[i]] = line;
-		nw_sa_touch(&lat->lv[i].sa, victim[i]);
+		lat->lv[i].line[slot[i]] = line;
+		nw_sa_touch(&lat->lv[i].sa, slot[i]);
 	}
+	lat->mru = slot[0];
 	return (enum nw_mem_level)found;
 }
 
