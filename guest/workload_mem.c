@@ -27,6 +27,8 @@ struct memkind {
 	uint64_t (*nops)(const struct wl_thread *t);
 	/* One operation of the measured phase. */
 	int (*op)(struct wl_thread *t, uint64_t i);
+	/* The parameter op reads on every call (NULL: none), looked up once. */
+	const char *op_key;
 };
 
 struct memwl {
@@ -37,6 +39,7 @@ struct memwl {
 	struct wl_mirror mirror; /* real data: every slot's word */
 	struct wl_perm perm;     /* chase: the cycle's order; zipf: key scrambling */
 	struct wl_zipf zipf;
+	uint64_t op_param;       /* the value of kind->op_key */
 };
 
 /* ---- private prototypes ---- */
@@ -94,6 +97,7 @@ static int mem_init(struct wl_run *r, const struct memkind *kind)
 	if (!m)
 		return -ENOMEM;
 	m->kind = kind;
+	m->op_param = kind->op_key ? wl_param(r, kind->op_key) : 0;
 	m->stride = wl_param(r, "stride");
 	m->len = wl_page_round(r, ws);
 	m->nslots = ws / m->stride;
@@ -196,12 +200,12 @@ static int seq_op(struct wl_thread *t, uint64_t i)
 	uint64_t len = slice_hi(t) - slice_lo(t), slot = slice_lo(t) + i % len, x;
 
 	WL_TRY(load_slot(t, slot, &x));
-	if (wl_param(t->run, "write"))
+	if (M(t->run)->op_param) /* write */
 		WL_TRY(store_slot(t, slot, wl_mix(x + i / len) | 1));
 	return 0;
 }
 
-static const struct memkind seq_kind = { plain_value, seq_nops, seq_op };
+static const struct memkind seq_kind = { plain_value, seq_nops, seq_op, "write" };
 
 static int seq_init(struct wl_run *r)
 {
@@ -236,12 +240,12 @@ static int random_op(struct wl_thread *t, uint64_t i)
 	uint64_t slot = wl_below(&t->rng, m->nslots), x, key = wl_rand(&t->rng);
 
 	WL_TRY(load_slot(t, slot, &x));
-	if (wl_param(t->run, "update"))
+	if (m->op_param) /* update */
 		WL_TRY(store_slot(t, slot, x ^ key));
 	return 0;
 }
 
-static const struct memkind random_kind = { plain_value, ops_share, random_op };
+static const struct memkind random_kind = { plain_value, ops_share, random_op, "update" };
 
 static int random_init(struct wl_run *r)
 {
@@ -302,7 +306,7 @@ static int chase_op(struct wl_thread *t, uint64_t i)
 	return 0;
 }
 
-static const struct memkind chase_kind = { chase_value, ops_share, chase_op };
+static const struct memkind chase_kind = { chase_value, ops_share, chase_op, NULL };
 
 static int chase_init(struct wl_run *r)
 {
@@ -335,7 +339,7 @@ static int zipf_op(struct wl_thread *t, uint64_t i)
 	struct memwl *m = M(t->run);
 	uint64_t key = wl_zipf_next(&m->zipf, &t->rng) - 1;
 	uint64_t slot = wl_perm_fwd(&m->perm, key), x;
-	bool put = wl_below(&t->rng, 100) < wl_param(t->run, "writes");
+	bool put = wl_below(&t->rng, 100) < m->op_param; /* writes */
 
 	WL_TRY(load_slot(t, slot, &x));
 	if (put)
@@ -343,7 +347,7 @@ static int zipf_op(struct wl_thread *t, uint64_t i)
 	return 0;
 }
 
-static const struct memkind zipf_kind = { plain_value, ops_share, zipf_op };
+static const struct memkind zipf_kind = { plain_value, ops_share, zipf_op, "writes" };
 
 static int zipf_init(struct wl_run *r)
 {
