@@ -47,8 +47,8 @@ static int convert_fd(int fd, const char *name, struct sink *s, char *err, size_
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: nestwalk trace record [--limit N] [-o FILE] [-q] -- CMD [ARGS...]\n"
-		"       nestwalk trace import LACKEY.txt -o FILE\n"
+		"Usage: nestwalk trace record [--limit N] [--level N] [-o FILE] [-q] -- CMD [ARGS...]\n"
+		"       nestwalk trace import LACKEY.txt -o FILE [--level N]\n"
 		"       nestwalk trace info FILE [--json FILE]\n"
 		"\n"
 		"Memory traces of real programs in the .nwt format (docs/TRACE_FORMAT.md):\n"
@@ -65,6 +65,7 @@ static void usage(FILE *f)
 		"Options:\n"
 		"  -o, --output FILE   the .nwt file (record: default CMD.nwt)\n"
 		"  -n, --limit N       record: stop after N accesses (and stop the program)\n"
+		"  -l, --level N       zstd level, 1..19 (default 9)\n"
 		"  -j, --json FILE     info: the figures as JSON (\"-\": to stdout)\n"
 		"  -q, --quiet         no summary and no progress\n"
 		"  -h, --help          show this help\n"
@@ -180,7 +181,7 @@ static void print_written(const char *out, uint64_t n)
 		printf("%s: %llu accesses\n", out, (unsigned long long)n);
 }
 
-static int cmd_import(const char *in, const char *out, bool quiet)
+static int cmd_import(const char *in, const char *out, const struct nwt_writer_cfg *wc, bool quiet)
 {
 	int fd = strcmp(in, "-") ? open(in, O_RDONLY) : STDIN_FILENO;
 	char cmdline[1024], err[320] = "";
@@ -196,7 +197,7 @@ static int cmd_import(const char *in, const char *out, bool quiet)
 	lackey_command(fd, cmdline, sizeof(cmdline));
 	meta.cmdline = cmdline;
 	meta.program = cmdline[0] ? strndup(cmdline, strcspn(cmdline, " ")) : NULL;
-	rc = nwt_writer_open(out, &meta, NULL, &s->w, err, sizeof(err));
+	rc = nwt_writer_open(out, &meta, wc, &s->w, err, sizeof(err));
 	free((char *)meta.program);
 	if (rc < 0) {
 		free(s);
@@ -262,7 +263,8 @@ static pid_t spawn_valgrind(char **argv, int argc, int *rfd)
 	return pid;
 }
 
-static int cmd_record(char **argv, int argc, const char *out_opt, uint64_t limit, bool quiet)
+static int cmd_record(char **argv, int argc, const char *out_opt, uint64_t limit,
+		      const struct nwt_writer_cfg *wc, bool quiet)
 {
 	char out[1024], cmdline[4096], err[320] = "";
 	struct nwt_meta meta = { .program = argv[0], .cmdline = cmdline };
@@ -282,7 +284,7 @@ static int cmd_record(char **argv, int argc, const char *out_opt, uint64_t limit
 	s->limit = limit;
 	cli_progress_init(&prog, !quiet);
 	s->prog = &prog;
-	rc = nwt_writer_open(out, &meta, NULL, &s->w, err, sizeof(err));
+	rc = nwt_writer_open(out, &meta, wc, &s->w, err, sizeof(err));
 	if (rc < 0) {
 		free(s);
 		return cli_fail(CMD, "%s", err);
@@ -481,6 +483,7 @@ static int cmd_info(const char *path, const char *json, bool quiet)
 static const struct option options[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "limit", required_argument, NULL, 'n' },
+	{ "level", required_argument, NULL, 'l' },
 	{ "json", required_argument, NULL, 'j' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -490,6 +493,8 @@ static const struct option options[] = {
 int cli_trace(int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : NULL, *out = NULL, *json = NULL, *limit_s = NULL;
+	const char *level_s = NULL;
+	struct nwt_writer_cfg wc = { 0 };
 	bool quiet = false, help = false;
 	uint64_t limit = 0;
 	int c;
@@ -507,11 +512,12 @@ int cli_trace(int argc, char **argv)
 	optind = 0;
 	opterr = 0;
 	/* record: '+' stops at the first non-option, so that the command keeps its own options. */
-	while ((c = getopt_long(argc, argv, strcmp(sub, "record") ? ":o:n:j:qh" : "+:o:n:j:qh", options,
+	while ((c = getopt_long(argc, argv, strcmp(sub, "record") ? ":o:n:l:j:qh" : "+:o:n:l:j:qh", options,
 				NULL)) != -1) {
 		switch (c) {
 		case 'o': out = optarg; break;
 		case 'n': limit_s = optarg; break;
+		case 'l': level_s = optarg; break;
 		case 'j': json = optarg; break;
 		case 'q': quiet = true; break;
 		case 'h': help = true; break;
@@ -530,12 +536,20 @@ int cli_trace(int argc, char **argv)
 	}
 	if (limit_s && cli_u64(limit_s, 1, UINT64_MAX, &limit) < 0)
 		return cli_usage(CMD, "--limit '%s': expected a positive number", limit_s);
+	if (level_s) {
+		uint64_t v;
+		if (cli_u64(level_s, 1, 19, &v) < 0)
+			return cli_usage(CMD, "--level '%s': expected a zstd level from 1 to 19", level_s);
+		if (!strcmp(sub, "info"))
+			return cli_usage(CMD, "--level is for record and import");
+		wc.level = (int)v;
+	}
 	if (!strcmp(sub, "record")) {
 		if (json)
 			return cli_usage(CMD, "record takes no --json");
 		if (optind >= argc)
 			return cli_usage(CMD, "record needs a command: nestwalk trace record -- CMD [ARGS...]");
-		return cmd_record(argv + optind, argc - optind, out, limit, quiet);
+		return cmd_record(argv + optind, argc - optind, out, limit, &wc, quiet);
 	}
 	if (limit_s)
 		return cli_usage(CMD, "--limit is for record");
@@ -548,7 +562,7 @@ int cli_trace(int argc, char **argv)
 			return cli_usage(CMD, "import needs -o FILE");
 		if (json)
 			return cli_usage(CMD, "import takes no --json");
-		return cmd_import(argv[optind], out, quiet);
+		return cmd_import(argv[optind], out, &wc, quiet);
 	}
 	if (out)
 		return cli_usage(CMD, "info takes no -o (use --json FILE)");

@@ -107,6 +107,9 @@ expect2 "bad magic at offset 0" trace info "$tmp/text.nwt"
 expect2 "No such file" trace info "$tmp/none.nwt"
 expect2 "needs a command" trace record
 expect2 "import needs -o" trace import "$tmp/true.log"
+expect2 "expected a zstd level" trace import --level 0 "$tmp/true.log" -o "$tmp/l0.nwt"
+"$nw" trace import -q --level 1 "$tmp/true.log" -o "$tmp/l1.nwt" || fail "import --level 1"
+[ "$("$nw" trace info --json - "$tmp/l1.nwt" | jq .records)" = "$lines" ] || fail "import --level 1 lost records"
 expect2 "unknown subcommand" trace frobnicate
 expect2 "needs a file" run --workload trace
 "$nw" trace --help | grep -q "nestwalk trace record" || fail "trace --help"

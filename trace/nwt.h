@@ -54,7 +54,7 @@ struct nwt_meta {
 
 struct nwt_writer_cfg {
 	uint32_t block_records; /* records per block (0: 262144) */
-	int level;              /* zstd level (0: 9) */
+	int level;              /* zstd level, 1..19 (0: 9) */
 };
 
 struct nwt_writer;
