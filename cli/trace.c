@@ -549,6 +549,8 @@ int cli_trace(int argc, char **argv)
 			return cli_usage(CMD, "record takes no --json");
 		if (optind >= argc)
 			return cli_usage(CMD, "record needs a command: nestwalk trace record -- CMD [ARGS...]");
+		if (out && !strcmp(out, "-"))
+			return cli_usage(CMD, "record cannot write the trace to stdout: the program's output goes there");
 		return cmd_record(argv + optind, argc - optind, out, limit, &wc, quiet);
 	}
 	if (limit_s)
