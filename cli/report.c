@@ -98,7 +98,8 @@ static const char *const csv_figures[] = {
 	"exits.nested_fault.per_1k", "exits.cr3_write.per_1k", "exits.invlpg.per_1k",
 	"exits.pf.per_1k", "exits.ipi.per_1k", "shadow.emulated_writes.per_1k",
 	"shadow.syncs.per_1k", "shadow.unsyncs.per_1k", "shadow.zaps.per_1k",
-	"shadow.unshadowed.per_1k", "shadow.root_hit_rate", NULL,
+	"shadow.unshadowed.per_1k", "shadow.root_hit_rate", "shadow.pages",
+	"guest.pt_stores.per_1k", NULL,
 };
 
 /* Every number in the report is printed this way, so tests can compare. */

@@ -15,6 +15,7 @@
  *   shadow.<x>.per_1k          shadow mode: emulated_writes, syncs, unsyncs,
  *                              zaps and unshadowed per 1,000 accesses
  *   shadow.root_hit_rate       shadow mode: root_hits / (root_hits + root_misses)
+ *   shadow.pages               shadow mode: shadow pages as the phase ended (the level)
  *   guest.pt_stores.per_1k     the guest's page-table entry stores per 1,000 accesses
  *   run.wall_seconds, run.accesses_per_second
  */
@@ -177,6 +178,7 @@ void run_derive(const struct nw_run_cfg *cfg, struct nw_run_result *res)
 			put(res, per_1k[i][1], 1000 * ratio(stat(res, per_1k[i][0]), acc));
 		uint64_t hits = stat(res, "shadow.root_hits");
 		put(res, "shadow.root_hit_rate", ratio(hits, hits + stat(res, "shadow.root_misses")));
+		put(res, "shadow.pages", (double)stat(res, "shadow.pages"));
 	}
 	put(res, "run.wall_seconds", res->wall_seconds);
 	put(res, "run.accesses_per_second", res->wall_seconds > 0 ? (double)acc / res->wall_seconds : 0);

@@ -34,6 +34,12 @@ r=$tmp/all/results.json
 jq -e '[.cells[] | select(.status == "skipped") | .reason | length > 0] | all' "$r" >/dev/null ||
 	fail "a skipped cell has no reason"
 grep -q '^## Skipped' "$tmp/all/report.md" || fail "report.md does not list the skipped cells"
+# cells.csv carries exits by kind and the shadow MMU's rates; shadow cells fill them.
+for col in exits.pf.per_1k exits.cr3_write.per_1k shadow.emulated_writes.per_1k shadow.root_hit_rate shadow.pages; do
+	head -1 "$tmp/all/cells.csv" | tr ',' '\n' | grep -qx "$col" || fail "cells.csv lacks column $col"
+done
+jq -e '[.cells[] | select(.mode == "shadow" and .status == "ok") | .stats | has("shadow.pages")] | all' "$r" \
+	>/dev/null || fail "a shadow cell lacks shadow.* counters"
 [ "$(grep -c '<svg' "$tmp/all/report.html")" -ge 5 ] || fail "report.html lacks its inline SVG charts"
 grep -q '<img\|<script src\|<link ' "$tmp/all/report.html" && fail "report.html is not self-contained"
 

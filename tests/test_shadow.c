@@ -1685,6 +1685,8 @@ static void test_vm_stats(void **state)
 	assert_true(v > 0);
 	assert_int_equal(nw_run_figure(res, "shadow.root_hit_rate", &v), 0);
 	assert_true(v >= 0 && v <= 1);
+	assert_int_equal(nw_run_figure(res, "shadow.pages", &v), 0);
+	assert_true(v > 0);
 	/* Not in other modes. */
 	c.vm.mode = NW_VM_EPT;
 	c.hook = NULL;
