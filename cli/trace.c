@@ -19,7 +19,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "lackey.h"
 #include "nwt.h"
+#include "trace_info.h"
 
 #define CMD "trace"
 #define CHUNK (64u << 10)

@@ -21,7 +21,9 @@
 #include <zstd.h>
 
 #include "nw_test.h"
+#include "lackey.h"
 #include "nwt.h"
+#include "trace_info.h"
 
 /* ---- helpers ---- */
 

@@ -25,6 +25,7 @@
 #include <nestwalk/workload.h>
 
 #include "nwt.h"
+#include "trace_info.h"
 
 #define NREC 6000
 

@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "nwt.h"
+#include "lackey.h"
 
 #define ADDR_MAX_DIGITS 16
 

@@ -3,11 +3,11 @@
 #define NW_TRACE_NWT_H
 
 /*
- * The .nwt trace format (docs/TRACE_FORMAT.md), valgrind lackey's output,
- * and the figures of `nestwalk trace info`. This is the nw_trace library
- * of the tools: it links libzstd, which the embeddable libnestwalk does
- * not. Everything streams in bounded memory (one block of records), so a
- * trace may be far larger than the machine's memory.
+ * The .nwt trace format (docs/TRACE_FORMAT.md). With lackey.h (valgrind's
+ * text) and trace_info.h (`nestwalk trace info`) this is the nw_trace
+ * library of the tools: it links libzstd, which the embeddable libnestwalk
+ * does not. Everything streams in bounded memory (one block of records), so
+ * a trace may be far larger than the machine's memory.
  *
  *	struct nwt_writer *w;
  *	struct nwt_meta meta = { .program = "sort", .cmdline = "sort in.txt" };
@@ -113,65 +113,5 @@ size_t nwt_varint_put(uint8_t *p, uint64_t v);
 /* LEB128 from [p, end): bytes read; 0 when it runs past end; -1 when it
  * overflows 64 bits (more than 10 bytes, or a 10th byte above 1). */
 int nwt_varint_get(const uint8_t *p, const uint8_t *end, uint64_t *v);
-
-/* ---- valgrind lackey --trace-mem=yes output (lackey.c) ---- */
-
-#define NW_LACKEY_LINE_MAX 256  /* longest access line; commentary may be longer */
-
-/* A push parser: feed it any chunks of the text, it emits records. */
-struct nw_lackey {
-	char line[NW_LACKEY_LINE_MAX];
-	size_t len;             /* bytes of the current line so far */
-	bool commentary;        /* the current line is valgrind's, not an access */
-	bool overlong;          /* it passed NW_LACKEY_LINE_MAX */
-	uint64_t lineno;        /* the current line's number, from 1 */
-	uint64_t records;
-};
-
-/* Called for each record: 0 to go on, or a negative errno to stop with. */
-typedef int (*nw_lackey_emit)(void *arg, const struct nw_trace_rec *rec);
-
-void nw_lackey_init(struct nw_lackey *p);
-/* One line without its newline: 1 with *rec filled, 0 for commentary or a
- * blank line, -EBADMSG for anything else. */
-int nw_lackey_parse_line(const char *s, size_t n, struct nw_trace_rec *rec);
-/* 0, a negative errno from emit, or -EBADMSG with "line N: ..." in err. */
-int nw_lackey_feed(struct nw_lackey *p, const char *buf, size_t n, nw_lackey_emit emit, void *arg,
-		   char *err, size_t errlen);
-/* The last line, when the text does not end in a newline. */
-int nw_lackey_finish(struct nw_lackey *p, nw_lackey_emit emit, void *arg, char *err, size_t errlen);
-
-/* ---- trace info (info.c) ---- */
-
-#define NW_REUSE_BUCKETS 34     /* 0, 1, 2-3, 4-7, ..., 2^32 and more, cold */
-#define NW_REUSE_COLD (NW_REUSE_BUCKETS - 1)
-
-struct nw_trace_info {
-	uint64_t records;
-	uint64_t by_kind[NW_TRACE_KINDS];
-	uint64_t bytes;                 /* sum of the access sizes */
-	uint64_t pages_4k, pages_2m;    /* distinct pages touched */
-	uint64_t lo, hi;                /* lowest and highest address touched */
-	struct nw_trace_region *regions;
-	size_t nregions;
-	/*
-	 * Reuse distance at 4 KiB granularity: for each access, the number of
-	 * distinct other pages touched since the last access to its page.
-	 * Bucket 0 counts 0, bucket b (1..32) counts [2^(b-1), 2^b), bucket
-	 * NW_REUSE_COLD first touches.
-	 */
-	uint64_t reuse[NW_REUSE_BUCKETS];
-	uint64_t reuse_median;          /* over the warm accesses: a bucket's lower bound */
-};
-
-struct nw_trace_info_acc;
-
-/* Accumulate records, then finish into info (regions allocated). */
-int nw_trace_info_begin(struct nw_trace_info_acc **out);
-int nw_trace_info_add(struct nw_trace_info_acc *a, const struct nw_trace_rec *recs, size_t n);
-int nw_trace_info_end(struct nw_trace_info_acc *a, struct nw_trace_info *info);
-void nw_trace_info_fini(struct nw_trace_info *info);
-/* The lower bound of a reuse bucket ("cold" has none: UINT64_MAX). */
-uint64_t nw_reuse_bucket_low(unsigned b);
 
 #endif

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lackey.h"
 #include "nwt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nwt.h"
+#include "trace_info.h"
 #include "pagemap.h"
 
 #define PAGE_SHIFT 12
