@@ -135,9 +135,11 @@ bool sh_large_ok(struct nw_shadow *sh, uint64_t gpa)
 	if (sh_map_get(&sh->lpage_disallow, base >> NW_LEVEL_SHIFT(2), &n) &&
 	    !(sh->cfg.bugs & NW_SHADOW_BUG_LARGE_OVER_TABLE))
 		return false;
-	if (sh_gpa_to_hpa(sh, base, &hpa) < 0 || (hpa & (NW_LEVEL_SIZE(2) - 1)))
+	/* The host size first: gpa is backed, and asking the p2m about the
+	 * base of a range on 4 KiB pages could back a frame the guest never uses. */
+	if (sh->cfg.ops.host_level(sh->cfg.ctx, gpa) < NW_PAGE_2M)
 		return false;
-	return sh->cfg.ops.host_level(sh->cfg.ctx, base) >= NW_PAGE_2M;
+	return sh_gpa_to_hpa(sh, base, &hpa) == 0 && !(hpa & (NW_LEVEL_SIZE(2) - 1));
 }
 
 int sh_set_large(struct nw_shadow *sh, struct sh_page *sp, unsigned idx, uint64_t gfn,
