@@ -27,8 +27,8 @@ struct nwt_reader {
 	uint64_t off;           /* file offset of the next unread byte */
 	/* the current block */
 	uint64_t block_off;     /* its file offset */
-	uint8_t *raw;
-	size_t rawlen, pos;
+	uint8_t *raw;           /* grown to the largest block seen, at most NWT_BLOCK_RAW_MAX */
+	size_t rawcap, rawlen, pos;
 	uint32_t left;          /* its records not yet returned */
 	uint64_t prev[2];
 	uint8_t *z;
@@ -183,9 +183,18 @@ static int next_block(struct nwt_reader *r)
 		r->z = z;
 		r->zcap = zlen;
 	}
+	if (rawlen > r->rawcap) {
+		uint8_t *raw = realloc(r->raw, rawlen);
+		if (!raw)
+			return rerr(r, -ENOMEM, "out of memory");
+		r->raw = raw;
+		r->rawcap = rawlen;
+	}
 	if ((rc = read_exact(r, r->z, zlen, "a block's compressed data")) < 0)
 		return rc;
-	got = ZSTD_decompressDCtx(r->dctx, r->raw, NWT_BLOCK_RAW_MAX, r->z, zlen);
+	/* A frame that decodes to more than its header says overflows rawlen:
+	 * zstd reports it, and so it is corrupt data too. */
+	got = ZSTD_decompressDCtx(r->dctx, r->raw, rawlen, r->z, zlen);
 	if (ZSTD_isError(got))
 		return rerr(r, -EBADMSG, "block at offset %llu: corrupt zstd data (%s)",
 			    (unsigned long long)r->block_off, ZSTD_getErrorName(got));
@@ -275,9 +284,8 @@ int nwt_reader_open_file(FILE *f, const char *name, struct nwt_reader **out, cha
 		return -ENOMEM;
 	r->f = f;
 	snprintf(r->name, sizeof(r->name), "%s", name);
-	r->raw = malloc(NWT_BLOCK_RAW_MAX);
 	r->dctx = ZSTD_createDCtx();
-	if (!r->raw || !r->dctx)
+	if (!r->dctx)
 		rc = rerr(r, -ENOMEM, "out of memory");
 	else
 		rc = read_header(r);
