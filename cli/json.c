@@ -71,6 +71,8 @@ static json_t *config_object(const struct nw_run_cfg *c, const struct nw_run_res
 	json_object_set_new(o, "workload", json_string(spec));
 	json_object_set_new(o, "workload_name", json_string(c->wl.name));
 	json_object_set_new(o, "workload_params", params);
+	if (c->wl.files[0]) /* trace: the files in full, whatever the spec's length */
+		json_object_set_new(o, "workload_files", json_string(c->wl.files));
 	return o;
 }
 

@@ -82,6 +82,8 @@ read -r ops demand sum mism <<<"$(figures ept "trace:$tmp/sort.nwt:loops=2")"
 "$nw" run -q --mode npt --workload "trace:$tmp/sort.nwt,$tmp/sort.nwt:slice=5000" --json "$tmp/two.json" ||
 	fail "two traces"
 [ "$(jq '.stats["guest.switches"] > 100' "$tmp/two.json")" = true ] || fail "two traces: no context switches"
+[ "$(jq -r .config.workload_files "$tmp/two.json")" = "$tmp/sort.nwt,$tmp/sort.nwt" ] ||
+	fail "two traces: the JSON does not name the files"
 [ "$(jq '.stats_total["guest.faults.demand"]' "$tmp/two.json")" -eq $((2 * pages)) ] ||
 	fail "two traces: want $((2 * pages)) demand faults"
 
