@@ -198,4 +198,38 @@ int nw_hw_probe_open(struct nw_hw_probe *p, enum nw_hw_kind kind, size_t ws,
 double nw_hw_probe_sample(struct nw_hw_probe *p);
 void nw_hw_probe_close(struct nw_hw_probe *p);
 
+/* ---- memory latencies for the model (hw/calib.c) ------------------------- */
+
+/* Chains in a 4 MiB buffer of 4 KiB pages (half the L2 DTLB's reach: after
+ * the warm-up no load walks), medians of reps timed passes, ns per load. */
+struct nw_hw_calib {
+	unsigned reps;
+	double warm_ns;   /* 1024 lines, one per page: L2 cache + L2 DTLB hit */
+	double flush_ns;  /* the same after clflush of its lines: DRAM + L2 DTLB hit */
+	double all_ns;    /* every line of the 4 MiB in one random order */
+};
+/* What the model takes from it, given the L2 and LLC hit latencies in
+ * cycles (the preset's; this cannot separate them from the TLB hit). */
+struct nw_hw_calib_model {
+	double dram_ns;      /* flush - warm + the L2 hit */
+	double llc_hit;      /* share of the 4 MiB chain's loads the LLC served */
+	uint64_t llc_bytes;  /* that share of 4 MiB: the LLC this core gets now */
+};
+/* The buffer and its chains, kept to measure again and again (between the
+ * rounds of another measurement). */
+struct nw_hw_calib_probe {
+	struct nw_hw_buf buf;
+	void **warm;   /* the warm/flush chain */
+	void **all;    /* the every-line chain */
+};
+int nw_hw_calib_open(struct nw_hw_calib_probe *cp, char *why, size_t n);
+/* reps passes of each chain; medians into c. */
+int nw_hw_calib_measure(struct nw_hw_calib_probe *cp, unsigned reps, struct nw_hw_calib *c);
+void nw_hw_calib_close(struct nw_hw_calib_probe *cp);
+/* Open, measure, close. */
+int nw_hw_calibrate(struct nw_hw_calib *c, unsigned reps, char *why, size_t n);
+/* -EINVAL when the figures or the latencies make no sense. */
+int nw_hw_calib_derive(const struct nw_hw_calib *c, double ghz, double l2_cycles,
+		       double llc_cycles, struct nw_hw_calib_model *m);
+
 #endif

@@ -22,7 +22,8 @@
  * --model_llc=SIZE and --model_dram_ns=NS replace the preset's LLC size
  * and DRAM latency (calibration, recorded as model.calibration).
  * Counters: cycles_per_access, ns_per_access, the cycles.* parts per
- * access, walks and walk.refs.* per access; on penalty entries,
+ * access, walks, walk.refs.*, mem.pt.<level> (where the walks' table lines
+ * were found) and ntlb.hits per access; on penalty entries,
  * walk_penalty_cycles and walk_penalty_ns.
  */
 #include "suites.h"
@@ -220,6 +221,13 @@ static void bm_chase_model(struct nw_gb_state *st, void *user)
 			      0, 0);
 		nw_gb_counter(st, "walk.refs.host", (double)(s1.refs_host - s0.refs_host) / acc, 0,
 			      0);
+		/* Where the walks' table lines were found, per access. */
+		static const char *const where[NW_MEM_LEVELS] = {
+			"mem.pt.l1", "mem.pt.l2", "mem.pt.llc", "mem.pt.dram",
+		};
+		for (int l = 0; l < NW_MEM_LEVELS; l++)
+			nw_gb_counter(st, where[l], (double)(s1.mem_pt[l] - s0.mem_pt[l]) / acc, 0, 0);
+		nw_gb_counter(st, "ntlb.hits", (double)(s1.ntlb_hits - s0.ntlb_hits) / acc, 0, 0);
 		nw_gb_set_items_processed(st, (int64_t)(2 * o.n));
 		nw_gb_set_label(st, label);
 		model_cycles[c->gmax][c->hmax][c->ws_idx] = cyc;

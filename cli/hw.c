@@ -28,6 +28,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <nestwalk/tlb_preset.h>
+
 #include "cli.h"
 #include "hw.h"
 
@@ -36,6 +38,8 @@
 #define HW_MAX_WS ((uint64_t)64 << 30)
 #define HW_HEADROOM ((uint64_t)512 << 20) /* left to everyone else */
 #define HW_MAX_ROUNDS 101
+#define HW_BOOT 2000          /* bootstrap resamples of a paired median */
+#define HW_CALIB_MAX 1000
 
 int cli_hw(int argc, char **argv); /* the subcommand, dispatched by main.c */
 
@@ -44,6 +48,8 @@ struct hw_opts {
 	bool kind[NW_HW_NKINDS];
 	unsigned samples;
 	unsigned rounds;
+	bool paired;          /* rounds time whole passes; penalties are paired */
+	unsigned calibrate;   /* repetitions of the latency calibration, 0: none */
 	unsigned lines;       /* nodes per 4 KiB page */
 	int core;
 	bool may_reserve;
@@ -73,6 +79,16 @@ static void usage(FILE *f)
 		"  --rounds N            map every kind of a working set at once and sample\n"
 		"                        them in turn, N rounds; a point is the median of its\n"
 		"                        rounds' bests (default 1: one kind mapped at a time)\n"
+		"  --paired              with --rounds N (N >= 3): each round times one whole\n"
+		"                        pass of the cycle for every kind (the same nodes in\n"
+		"                        the same order, after a warm-up of one sample's\n"
+		"                        loads; the kinds' order rotates from round to\n"
+		"                        round); a point is the median of its rounds, and the\n"
+		"                        walk penalty the median of the rounds' paired\n"
+		"                        differences, with a bootstrap 95%% interval\n"
+		"  --calibrate N         before and after the sweep, measure the DRAM latency\n"
+		"                        and the LLC share this core gets (chains that never\n"
+		"                        walk, N passes each) for the model\n"
 		"  --cpu N               pin to core N with hwloc (default: the last core)\n"
 		"  --lines N             random lines visited per 4 KiB page before the chain\n"
 		"                        leaves it (default 1: every load a new page; 64\n"
@@ -164,7 +180,8 @@ static int parse_event(const char *s, const char *event[NW_PERF_NWALK])
 
 static int parse_args(int argc, char **argv, struct hw_opts *o)
 {
-	enum { OPT_MIN = 256, OPT_MAX, OPT_PAGES, OPT_SAMPLES, OPT_CPU, OPT_NORES, OPT_EVENT, OPT_LINES, OPT_ROUNDS };
+	enum { OPT_MIN = 256, OPT_MAX, OPT_PAGES, OPT_SAMPLES, OPT_CPU, OPT_NORES, OPT_EVENT, OPT_LINES, OPT_ROUNDS,
+	       OPT_PAIRED, OPT_CALIB };
 	static const struct option opts[] = {
 		{ "min", required_argument, NULL, OPT_MIN },
 		{ "max", required_argument, NULL, OPT_MAX },
@@ -174,6 +191,8 @@ static int parse_args(int argc, char **argv, struct hw_opts *o)
 		{ "no-reserve", no_argument, NULL, OPT_NORES },
 		{ "lines", required_argument, NULL, OPT_LINES },
 		{ "rounds", required_argument, NULL, OPT_ROUNDS },
+		{ "paired", no_argument, NULL, OPT_PAIRED },
+		{ "calibrate", required_argument, NULL, OPT_CALIB },
 		{ "event", required_argument, NULL, OPT_EVENT },
 		{ "json", no_argument, NULL, 'j' },
 		{ "out", required_argument, NULL, 'o' },
@@ -218,6 +237,12 @@ static int parse_args(int argc, char **argv, struct hw_opts *o)
 				return cli_usage(CMD, "--rounds: '%s' is not a count in 1..%d", optarg, HW_MAX_ROUNDS);
 			o->rounds = (unsigned)v;
 			break;
+		case OPT_PAIRED: o->paired = true; break;
+		case OPT_CALIB:
+			if (cli_u64(optarg, 1, HW_CALIB_MAX, &v))
+				return cli_usage(CMD, "--calibrate: '%s' is not a count in 1..%d", optarg, HW_CALIB_MAX);
+			o->calibrate = (unsigned)v;
+			break;
 		case OPT_LINES:
 			if (cli_u64(optarg, 1, 64, &v))
 				return cli_usage(CMD, "--lines: '%s' is not a count in 1..64", optarg);
@@ -247,6 +272,8 @@ static int parse_args(int argc, char **argv, struct hw_opts *o)
 		return cli_usage(CMD, "unexpected argument '%s'", argv[optind]);
 	if (o->min > o->max)
 		return cli_usage(CMD, "--min is larger than --max");
+	if (o->paired && o->rounds < 3)
+		return cli_usage(CMD, "--paired needs --rounds N with N >= 3");
 	return 0;
 }
 
@@ -255,6 +282,8 @@ static int parse_args(int argc, char **argv, struct hw_opts *o)
 struct hw_run {
 	const struct hw_opts *o;
 	json_t *context;
+	json_t *calib_rounds;   /* --paired --calibrate: one entry per working set */
+	double l2_cycles, llc_cycles; /* the host preset's, for nw_hw_calib_derive */
 	struct nw_perf_group perf;
 	double ghz;
 	struct cli_progress prog;
@@ -277,7 +306,8 @@ struct point {
 	struct nw_hw_probe probe;
 	bool open;
 	char why[512];          /* why it was skipped */
-	double round_best[HW_MAX_ROUNDS];
+	double round_best[HW_MAX_ROUNDS]; /* --paired: each round's whole-pass mean */
+	unsigned replaced;      /* --paired: chunks taken as their pass's median */
 	uint64_t count[NW_PERF_MAX];
 	bool counted[NW_PERF_MAX];
 };
@@ -328,6 +358,65 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static double median_of(const double *v, unsigned n)
+{
+	double sorted[HW_MAX_ROUNDS];
+
+	memcpy(sorted, v, n * sizeof(double));
+	qsort(sorted, n, sizeof(double), cmp_double);
+	return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+}
+
+/*
+ * One round of --paired: a warm-up of one sample's loads, then the whole
+ * cycle timed in chunks of that many loads. Every kind starts each round
+ * at the same node (they share the layout and advance alike), so their
+ * passes are the same loads. A chunk over twice its pass's median was
+ * preempted or throttled (SCHED_FIFO still yields 5%): it counts as the
+ * median, and is counted in `replaced`.
+ */
+static void run_pass(struct hw_run *r, struct point *p, unsigned round)
+{
+	uint64_t loads = p->probe.loads, nodes = p->probe.chase.nodes;
+	uint64_t chunk = nodes < loads ? nodes / NW_CHASE_UNROLL * NW_CHASE_UNROLL : loads;
+	unsigned nchunks = chunk ? (unsigned)(nodes / chunk) : 0, k;
+	double *t = calloc(nchunks ? nchunks : 1, sizeof(double)), sum = 0, med;
+
+	if (!t || !nchunks) {
+		free(t);
+		p->round_best[round] = NAN;
+		return;
+	}
+	p->probe.p = nw_chase_follow(p->probe.p, chunk);
+	for (k = 0; k < nchunks; k++) {
+		uint64_t t0 = nw_hw_now_ns();
+
+		p->probe.p = nw_chase_follow(p->probe.p, chunk);
+		__asm__ __volatile__("" : "+r"(p->probe.p));
+		t[k] = (double)(nw_hw_now_ns() - t0);
+	}
+	/* Each kind moves on by one pass and one chunk per round: the same
+	 * start for every kind in the next round too. */
+	p->probe.p = nw_chase_follow(p->probe.p, nodes - (uint64_t)nchunks * chunk);
+	p->probe.samples += nchunks;
+	double sorted[nchunks];
+	memcpy(sorted, t, sizeof(sorted));
+	qsort(sorted, nchunks, sizeof(double), cmp_double);
+	med = nchunks % 2 ? sorted[nchunks / 2] : (sorted[nchunks / 2 - 1] + sorted[nchunks / 2]) / 2;
+	for (k = 0; k < nchunks; k++) {
+		if (t[k] > 2 * med) {
+			p->replaced++;
+			sum += med;
+		} else {
+			sum += t[k];
+		}
+	}
+	p->round_best[round] = sum / ((double)nchunks * (double)chunk);
+	r->done += r->o->samples;
+	cli_progress_update(&r->prog, r->done, r->total);
+	free(t);
+}
+
 /* The point's JSON object (ok or skipped); closes its probe. */
 static json_t *finish_point(struct hw_run *r, struct point *p, uint64_t ws)
 {
@@ -339,10 +428,7 @@ static json_t *finish_point(struct hw_run *r, struct point *p, uint64_t ws)
 		json_object_set_new(pt, "reason", json_string(p->why));
 		return pt;
 	}
-	double sorted[HW_MAX_ROUNDS], ns;
-	memcpy(sorted, p->round_best, rounds * sizeof(double));
-	qsort(sorted, rounds, sizeof(double), cmp_double);
-	ns = rounds % 2 ? sorted[rounds / 2] : (sorted[rounds / 2 - 1] + sorted[rounds / 2]) / 2;
+	double ns = median_of(p->round_best, rounds);
 
 	double loads = (double)p->probe.samples * (double)p->probe.loads;
 	r->loads = p->probe.loads;
@@ -355,8 +441,10 @@ static json_t *finish_point(struct hw_run *r, struct point *p, uint64_t ws)
 		json_t *rb = json_array();
 		for (unsigned k = 0; k < rounds; k++)
 			json_array_append_new(rb, json_real(p->round_best[k]));
-		json_object_set_new(pt, "round_best_ns", rb);
+		json_object_set_new(pt, r->o->paired ? "round_ns" : "round_best_ns", rb);
 	}
+	if (r->o->paired)
+		json_object_set_new(pt, "chunks_replaced", json_integer(p->replaced));
 	if (p->kind == NW_HW_THP && p->probe.thp_fraction >= 0)
 		json_object_set_new(pt, "thp_fraction", json_real(p->probe.thp_fraction));
 	if (p->kind == NW_HW_2M || p->kind == NW_HW_1G)
@@ -404,13 +492,61 @@ static void measure_ws(struct hw_run *r, uint64_t ws, json_t *points)
 			json_array_append_new(points, finish_point(r, &pt[k], ws));
 		}
 	}
+	struct nw_hw_calib_probe cp;
+	double cdram[HW_MAX_ROUNDS], cllc[HW_MAX_ROUNDS];
+	unsigned ncal = 0;
+	char why[300] = "";
+	bool cal = rounds > 1 && r->o->paired && r->o->calibrate && r->l2_cycles > 0 &&
+		   nw_hw_calib_open(&cp, why, sizeof(why)) == 0;
+
 	if (rounds > 1) {
-		for (unsigned round = 0; round < rounds; round++)
-			for (int k = 0; k < n; k++)
-				if (pt[k].open)
+		for (unsigned round = 0; round < rounds; round++) {
+			struct nw_hw_calib c;
+			struct nw_hw_calib_model m;
+
+			/* The latencies of this moment, between the kinds' passes. */
+			if (cal && nw_hw_calib_measure(&cp, r->o->calibrate, &c) == 0 &&
+			    nw_hw_calib_derive(&c, r->ghz, r->l2_cycles, r->llc_cycles, &m) == 0) {
+				cdram[ncal] = m.dram_ns;
+				cllc[ncal++] = m.llc_hit;
+			}
+			for (int q = 0; q < n; q++) {
+				/* --paired rotates the order: no kind always follows another. */
+				int k = r->o->paired ? (int)((round + (unsigned)q) % (unsigned)n) : q;
+
+				if (!pt[k].open)
+					continue;
+				if (r->o->paired)
+					run_pass(r, &pt[k], round);
+				else
 					run_round(r, &pt[k], round);
+			}
+		}
 		for (int k = 0; k < n; k++)
 			json_array_append_new(points, finish_point(r, &pt[k], ws));
+	}
+	if (cal)
+		nw_hw_calib_close(&cp);
+	if (r->calib_rounds && rounds > 1 && r->o->paired && r->o->calibrate) {
+		json_t *e = json_pack("{s:I}", "ws", (json_int_t)ws);
+
+		if (ncal) {
+			json_t *d = json_array(), *h = json_array();
+			double llc = median_of(cllc, ncal);
+
+			for (unsigned k = 0; k < ncal; k++) {
+				json_array_append_new(d, json_real(cdram[k]));
+				json_array_append_new(h, json_real(cllc[k]));
+			}
+			json_object_set_new(e, "dram_ns", d);
+			json_object_set_new(e, "llc_hit_4m", h);
+			json_object_set_new(e, "dram_ns_median", json_real(median_of(cdram, ncal)));
+			json_object_set_new(e, "llc_hit_4m_median", json_real(llc));
+			json_object_set_new(e, "llc_bytes_median", json_integer((json_int_t)(llc * (4 << 20))));
+		} else {
+			json_object_set_new(e, "error", json_string(why[0] ? why : "no round measured"));
+		}
+		json_array_append_new(r->calib_rounds, e);
 	}
 	free(pt);
 }
@@ -428,6 +564,63 @@ static double point_ns(json_t *points, enum nw_hw_kind kind, uint64_t ws)
 	return NAN;
 }
 
+static json_t *point_rounds(json_t *points, enum nw_hw_kind kind, uint64_t ws)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(points, i, p)
+		if (!strcmp(json_string_value(json_object_get(p, "kind")), nw_hw_kind_name(kind)) &&
+		    (uint64_t)json_integer_value(json_object_get(p, "ws")) == ws)
+			return json_object_get(p, "round_ns");
+	return NULL;
+}
+
+static uint64_t boot_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/*
+ * The paired walk penalty of --paired: d[k] = 4k - huge in round k (the
+ * same loads, moments apart), its median, its range and a percentile
+ * bootstrap 95% interval of the median (HW_BOOT resamples, fixed seed).
+ */
+static void paired_penalty(json_t *e, json_t *a4k, json_t *ah)
+{
+	double d[HW_MAX_ROUNDS], m[HW_BOOT], x[HW_MAX_ROUNDS];
+	unsigned n = (unsigned)json_array_size(a4k), k;
+	uint64_t seed = 0x626f6f7473747261ull; /* "bootstra" */
+	json_t *rd = json_array();
+
+	if (n == 0 || n != json_array_size(ah) || n > HW_MAX_ROUNDS) {
+		json_decref(rd);
+		return;
+	}
+	for (k = 0; k < n; k++) {
+		d[k] = json_number_value(json_array_get(a4k, k)) - json_number_value(json_array_get(ah, k));
+		json_array_append_new(rd, json_real(d[k]));
+	}
+	for (int b = 0; b < HW_BOOT; b++) {
+		for (k = 0; k < n; k++)
+			x[k] = d[boot_next(&seed) % n];
+		m[b] = median_of(x, n);
+	}
+	qsort(m, HW_BOOT, sizeof(double), cmp_double);
+	memcpy(x, d, n * sizeof(double));
+	qsort(x, n, sizeof(double), cmp_double);
+	json_object_set_new(e, "walk_penalty_ns", json_real(median_of(d, n)));
+	json_object_set_new(e, "paired_rounds", json_integer(n));
+	json_object_set_new(e, "walk_penalty_ci95",
+			    json_pack("[f, f]", m[HW_BOOT / 40], m[HW_BOOT - 1 - HW_BOOT / 40]));
+	json_object_set_new(e, "walk_penalty_range", json_pack("[f, f]", x[0], x[n - 1]));
+	json_object_set_new(e, "round_penalty_ns", rd);
+}
+
 /* 4k minus each huge kind measured at the same working set. */
 static json_t *penalties(json_t *points, const struct hw_opts *o)
 {
@@ -441,10 +634,15 @@ static json_t *penalties(json_t *points, const struct hw_opts *o)
 		for (int k = NW_HW_NKINDS - 1; k > NW_HW_4K; k--) {
 			double ns = point_ns(points, (enum nw_hw_kind)k, ws);
 
-			if (!isnan(ns))
-				json_array_append_new(out, json_pack("{s:I, s:s, s:f}", "ws", (json_int_t)ws,
-								     "huge", nw_hw_kind_name((enum nw_hw_kind)k),
-								     "walk_penalty_ns", ns4k - ns));
+			if (isnan(ns))
+				continue;
+			json_t *e = json_pack("{s:I, s:s, s:f}", "ws", (json_int_t)ws, "huge",
+					      nw_hw_kind_name((enum nw_hw_kind)k), "walk_penalty_ns", ns4k - ns);
+			json_t *a4k = point_rounds(points, NW_HW_4K, ws),
+			       *ah = point_rounds(points, (enum nw_hw_kind)k, ws);
+			if (o->paired && a4k && ah)
+				paired_penalty(e, a4k, ah);
+			json_array_append_new(out, e);
 		}
 	}
 	return out;
@@ -470,7 +668,9 @@ static void print_table(json_t *hw, const struct hw_opts *o)
 	for (int kd = 0; kd < NW_HW_NKINDS; kd++)
 		if (o->kind[kd])
 			printf(" %9s", nw_hw_kind_name((enum nw_hw_kind)kd));
-	if (o->rounds > 1)
+	if (o->paired)
+		printf("   ns per access (median over %u rounds of whole-pass means)\n", o->rounds);
+	else if (o->rounds > 1)
 		printf("   ns per access (median over %u rounds of the best of %u samples)\n", o->rounds,
 		       o->samples);
 	else
@@ -491,9 +691,18 @@ static void print_table(json_t *hw, const struct hw_opts *o)
 		}
 		json_array_foreach(json_object_get(hw, "penalty"), i, p)
 			if ((uint64_t)json_integer_value(json_object_get(p, "ws")) == ws) {
+				json_t *ci = json_object_get(p, "walk_penalty_ci95"),
+				       *rg = json_object_get(p, "walk_penalty_range");
+
 				printf("   walk penalty 4k-%s %.2f ns",
 				       json_string_value(json_object_get(p, "huge")),
 				       json_number_value(json_object_get(p, "walk_penalty_ns")));
+				if (ci && rg)
+					printf(" (paired: 95%% CI %.1f..%.1f, rounds %.1f..%.1f)",
+					       json_number_value(json_array_get(ci, 0)),
+					       json_number_value(json_array_get(ci, 1)),
+					       json_number_value(json_array_get(rg, 0)),
+					       json_number_value(json_array_get(rg, 1)));
 				break;
 			}
 		putchar('\n');
@@ -506,6 +715,55 @@ static void print_table(json_t *hw, const struct hw_opts *o)
 			printf("skipped %s/%s: %s\n", json_string_value(json_object_get(p, "kind")), name,
 			       json_string_value(json_object_get(p, "reason")));
 		}
+}
+
+/*
+ * --calibrate: the latencies the model takes, measured where no walk takes
+ * part (bench/hw/calib.c), converted with the host preset's L2 and LLC hit
+ * latencies in cycles at the measured clock. Returns the JSON object, or a
+ * {"error": ...} one.
+ */
+static json_t *calibrate(const struct hw_run *r)
+{
+	struct nw_hw_calib c;
+	struct nw_hw_calib_model m;
+	struct nw_host_caches hc;
+	struct nw_cpu_preset pre;
+	char why[300] = "";
+	int rc;
+
+	nw_hw_host_caches(&hc);
+	if (nw_cpu_preset_host(&hc, &pre, why, sizeof(why)) < 0)
+		return json_pack("{s:s}", "error", why);
+	if ((rc = nw_hw_calibrate(&c, r->o->calibrate, why, sizeof(why))) < 0)
+		return json_pack("{s:s}", "error", why[0] ? why : strerror(-rc));
+	json_t *o = json_pack("{s:i, s:f, s:f, s:f, s:i, s:i}", "passes", (int)c.reps, "warm_ns", c.warm_ns,
+			      "flush_ns", c.flush_ns, "all4m_ns", c.all_ns, "l2_cycles",
+			      (int)pre.lat.l2_cycles, "llc_cycles", (int)pre.lat.llc_cycles);
+	if (nw_hw_calib_derive(&c, r->ghz, pre.lat.l2_cycles, pre.lat.llc_cycles, &m) == 0) {
+		json_object_set_new(o, "dram_ns", json_real(m.dram_ns));
+		json_object_set_new(o, "llc_hit_4m", json_real(m.llc_hit));
+		json_object_set_new(o, "llc_bytes", json_integer((json_int_t)m.llc_bytes));
+	} else {
+		json_object_set_new(o, "error", json_string("the figures make no latencies (flush not slower than warm?)"));
+	}
+	return o;
+}
+
+static void print_calib(const char *when, json_t *c)
+{
+	if (!c)
+		return;
+	if (json_object_get(c, "error")) {
+		printf("calibration %s: %s\n", when, json_string_value(json_object_get(c, "error")));
+		return;
+	}
+	printf("calibration %s: L2 chain %.2f ns, flushed %.2f ns, 4 MiB chain %.2f ns -> DRAM %.1f ns, "
+	       "LLC share of 4 MiB %.2f (%.1f MiB)\n", when,
+	       json_number_value(json_object_get(c, "warm_ns")), json_number_value(json_object_get(c, "flush_ns")),
+	       json_number_value(json_object_get(c, "all4m_ns")), json_number_value(json_object_get(c, "dram_ns")),
+	       json_number_value(json_object_get(c, "llc_hit_4m")),
+	       (double)json_integer_value(json_object_get(c, "llc_bytes")) / (1 << 20));
 }
 
 /* The knee marks nw_hw_describe put in the context ("hw.mark.*": "<bytes>
@@ -566,10 +824,18 @@ int cli_hw(int argc, char **argv)
 		r.total += (uint64_t)nkinds * o.samples * o.rounds;
 	cli_progress_init(&r.prog, !o.quiet);
 
-	json_t *points = json_array();
+	json_t *points = json_array(), *cal_before = NULL, *cal_after = NULL;
+	if (o.calibrate) {
+		cal_before = calibrate(&r);
+		r.l2_cycles = json_number_value(json_object_get(cal_before, "l2_cycles"));
+		r.llc_cycles = json_number_value(json_object_get(cal_before, "llc_cycles"));
+		r.calib_rounds = json_array();
+	}
 	for (uint64_t ws = o.min; ws <= o.max; ws *= 2)
 		measure_ws(&r, ws, points);
 	cli_progress_done(&r.prog);
+	if (o.calibrate)
+		cal_after = calibrate(&r);
 	nw_perf_group_close(&r.perf);
 	nw_hugetlb_restore_all();
 
@@ -578,7 +844,14 @@ int cli_hw(int argc, char **argv)
 			       "points", points);
 	json_object_set_new(hw, "penalty", penalties(points, &o));
 	json_object_set_new(hw, "marks", knee_marks(r.context));
+	json_object_set_new(hw, "paired", json_boolean(o.paired));
+	if (o.calibrate)
+		json_object_set_new(hw, "calibration", json_pack("{s:O, s:O, s:o}", "before", cal_before, "after",
+								 cal_after, "rounds", r.calib_rounds));
 	json_t *root = json_pack("{s:s, s:s, s:o}", "nestwalk", NW_VERSION, "command", "hw", "hw", hw);
+
+	size_t i;
+	json_t *p;
 
 	rc = CLI_OK;
 	if (o.out && cli_write_json(root, o.out, why, sizeof(why)) < 0)
@@ -588,9 +861,19 @@ int cli_hw(int argc, char **argv)
 			rc = cli_fail(CMD, "%s", why);
 	} else {
 		print_table(hw, &o);
+		print_calib("before", cal_before);
+		print_calib("after", cal_after);
+		json_array_foreach(r.calib_rounds, i, p)
+			if (json_object_get(p, "dram_ns_median"))
+				printf("calibration in the rounds at %llu MiB: DRAM %.1f ns, LLC share of 4 MiB %.2f "
+				       "(%.1f MiB) (medians)\n",
+				       (unsigned long long)json_integer_value(json_object_get(p, "ws")) >> 20,
+				       json_number_value(json_object_get(p, "dram_ns_median")),
+				       json_number_value(json_object_get(p, "llc_hit_4m_median")),
+				       (double)json_integer_value(json_object_get(p, "llc_bytes_median")) / (1 << 20));
 	}
-	size_t i;
-	json_t *p;
+	json_decref(cal_before);
+	json_decref(cal_after);
 	bool any = false;
 	json_array_foreach(points, i, p)
 		any |= !strcmp(json_string_value(json_object_get(p, "status")), "ok");

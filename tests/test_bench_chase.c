@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +208,53 @@ static void test_control_corrupt_chain_detected(void **state)
 	free(buf);
 }
 
+/*
+ * The calibration's arithmetic: DRAM = flush - warm + the L2 hit, and the
+ * LLC's share of the every-line chain by linear interpolation between the
+ * LLC hit (plus the TLB cost warm carries) and DRAM. Controls: figures
+ * where flushing made nothing slower, and a share outside [0, 1] clamped.
+ */
+static void test_calib_derive(void **state)
+{
+	(void)state;
+	/* 2 GHz: L2 12 cycles = 6 ns, LLC 46 cycles = 23 ns; warm 8 ns means a
+	 * 2 ns TLB cost, so an LLC hit reads 25 ns and DRAM 106 ns. */
+	struct nw_hw_calib c = {.reps = 3, .warm_ns = 8, .flush_ns = 108, .all_ns = 66.5};
+	struct nw_hw_calib_model m;
+
+	assert_int_equal(nw_hw_calib_derive(&c, 2.0, 12, 46, &m), 0);
+	assert_true(fabs(m.dram_ns - 106) < 1e-9);
+	assert_true(fabs(m.llc_hit - 0.5) < 1e-9); /* (108 - 66.5) / (108 - 25) */
+	assert_int_equal(m.llc_bytes, 2u << 20);
+	c.all_ns = 10; /* faster than an LLC hit: clamped to all of it */
+	assert_int_equal(nw_hw_calib_derive(&c, 2.0, 12, 46, &m), 0);
+	assert_true(m.llc_hit == 1.0);
+	c.all_ns = 200; /* slower than DRAM: none of it */
+	assert_int_equal(nw_hw_calib_derive(&c, 2.0, 12, 46, &m), 0);
+	assert_true(m.llc_hit == 0.0);
+	/* Controls: nonsense is refused. */
+	c.flush_ns = 8;
+	assert_int_equal(nw_hw_calib_derive(&c, 2.0, 12, 46, &m), -EINVAL);
+	c.flush_ns = 108;
+	assert_int_equal(nw_hw_calib_derive(&c, 0, 12, 46, &m), -EINVAL);
+	assert_int_equal(nw_hw_calib_derive(&c, 2.0, 46, 12, &m), -EINVAL);
+}
+
+/* Physics, not a timing target: a chain whose lines were just flushed from
+ * every cache level is slower than the same chain warm in L2, by far. */
+static void test_calib_measure(void **state)
+{
+	struct nw_hw_calib c;
+	char why[256] = "";
+
+	(void)state;
+	assert_int_equal(nw_hw_calibrate(&c, 0, why, sizeof(why)), -EINVAL);
+	assert_int_equal(nw_hw_calibrate(&c, 3, why, sizeof(why)), 0);
+	assert_int_equal(c.reps, 3);
+	assert_true(c.warm_ns > 0 && c.all_ns > 0);
+	assert_true(c.flush_ns > 2 * c.warm_ns);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -215,6 +263,8 @@ int main(void)
 		cmocka_unit_test(test_seed_fixes_layout),
 		cmocka_unit_test(test_layout_is_the_chain),
 		cmocka_unit_test(test_control_corrupt_chain_detected),
+		cmocka_unit_test(test_calib_derive),
+		cmocka_unit_test(test_calib_measure),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

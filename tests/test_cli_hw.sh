@@ -73,6 +73,33 @@ jq '.hw.points[0].ns_per_access = (.hw.points[0].round_best_ns | max) + 1' "$tmp
 jq -e "$median_rule" "$tmp/bad_r.json" >/dev/null &&
 	fail "negative control: the median rule accepts a figure that is no round's median"
 
+# --paired: whole passes, kinds in turn; a point is the median of its rounds,
+# the penalty the median of the rounds' paired differences, inside its
+# bootstrap interval and range; --calibrate adds the latencies (flushed
+# lines slower than L2-warm ones: physics).
+"$nw" hw --min 64K --max 128K --pages 4k,thp --paired --rounds 3 --calibrate 1 --no-reserve -q --json \
+	>"$tmp/paired.json" 2>"$tmp/err" || fail "hw --paired failed: $(cat "$tmp/err")"
+pair_rule='(.hw.points | map(select(.status == "ok"))) as $p |
+	[$p[] | (.round_ns | length) == 3 and .ns_per_access == (.round_ns | sort | .[1])] + 
+	[.hw.penalty[] | . as $e |
+		($p[] | select(.kind == "4k" and .ws == $e.ws) | .round_ns) as $a |
+		($p[] | select(.kind == $e.huge and .ws == $e.ws) | .round_ns) as $b |
+		([range(3)] | map($a[.] - $b[.])) as $d |
+		($e.round_penalty_ns == $d) and ($e.walk_penalty_ns == ($d | sort | .[1])) and
+		$e.walk_penalty_ci95[0] <= $e.walk_penalty_ns and $e.walk_penalty_ns <= $e.walk_penalty_ci95[1] and
+		$e.walk_penalty_range == [($d | min), ($d | max)]] |
+	length == 6 and all'
+jq -e "$pair_rule" "$tmp/paired.json" >/dev/null || fail "--paired: a point or a penalty breaks the paired rule"
+jq '.hw.penalty[0].walk_penalty_ns = (.hw.penalty[0].round_penalty_ns | max) + 1' "$tmp/paired.json" \
+	>"$tmp/bad_p.json"
+jq -e "$pair_rule" "$tmp/bad_p.json" >/dev/null &&
+	fail "negative control: the paired rule accepts a penalty that is no median of the differences"
+jq -e '.hw.calibration.before.flush_ns > 2 * .hw.calibration.before.warm_ns and
+	.hw.calibration.after.dram_ns > 0 and
+	([.hw.calibration.rounds[] | (.dram_ns | length) == 3 and .llc_hit_4m_median >= 0 and
+	  .llc_hit_4m_median <= 1] | length == 2 and all)' "$tmp/paired.json" >/dev/null ||
+	fail "--calibrate: the latencies are missing or unphysical"
+
 # The table, and the progress bar: only on a terminal.
 "$nw" hw --min 16K --max 32K --samples 2 >"$tmp/table" 2>"$tmp/err2" || fail "hw (table) failed"
 grep -q '^ *16K ' "$tmp/table" || fail "the table lacks its 16K row"
@@ -99,6 +126,9 @@ bad --max 4096iB
 bad --samples 0
 bad --rounds 0
 bad --rounds 102
+bad --paired
+bad --paired --rounds 2
+bad --calibrate 0
 bad --cpu x
 bad --event foo
 bad --event dtlb_walks=
