@@ -64,9 +64,11 @@ static int op_error(struct wl_thread *t, int rc, const char *what, uint64_t arg)
 
 	if (rc == NW_VCPU_SEGV)
 		return wl_fail(t, -EFAULT, "SIGSEGV on a %s at 0x%llx", what, (unsigned long long)arg);
-	if (stopped)
-		return wl_fail(t, stopped, "%s 0x%llx: the VM stopped (%s)", what,
-			       (unsigned long long)arg, strerror(-stopped));
+	if (stopped) {
+		const char *why = nw_vm_stop_detail(t->run->vm);
+		return wl_fail(t, stopped, "%s 0x%llx: the VM stopped (%s%s%s)", what,
+			       (unsigned long long)arg, strerror(-stopped), *why ? ": " : "", why);
+	}
 	if (rc >= 0)
 		rc = -EIO;
 	return wl_fail(t, rc, "%s 0x%llx failed: %s", what, (unsigned long long)arg, strerror(-rc));

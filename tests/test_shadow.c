@@ -1612,6 +1612,8 @@ static void test_vm_skip_wp_caught(void **state)
 			     err, sizeof(err));
 	print_message("SKIP_WP in a VM: %d: %s\n", rc, err);
 	assert_int_equal(rc, -EUCLEAN);
+	/* The runner's message carries the checker's finding. */
+	assert_non_null(strstr(err, "writable"));
 	free(res);
 }
 

@@ -131,6 +131,13 @@ static void shadow_flush(void *ctx)
 	nw_vmm_shadow_flush_tlbs(ctx);
 }
 
+const char *nw_vm_stop_detail(const struct nw_vm *vm)
+{
+	if (vm->stopped == -EUCLEAN && vm->shadow)
+		return nw_shadow_check_msg(vm->shadow);
+	return "";
+}
+
 int nw_vmm_shadow_init(struct nw_vm *vm)
 {
 	struct nw_shadow_cfg cfg;

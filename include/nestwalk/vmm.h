@@ -100,6 +100,9 @@ struct nw_vcpu *nw_vm_vcpu(struct nw_vm *vm, unsigned i);
 unsigned nw_vm_vcpus(const struct nw_vm *vm);
 /* Nonzero once the VM has stopped (host memory exhausted: -ENOMEM). */
 int nw_vm_stopped(const struct nw_vm *vm);
+/* Why it stopped beyond the errno: the shadow checker's finding when it
+ * stopped the VM (-EUCLEAN, shadow.checker on); "" otherwise. */
+const char *nw_vm_stop_detail(const struct nw_vm *vm);
 
 /* ---- what the guest OS model provides ---- */
 
