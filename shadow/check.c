@@ -119,6 +119,47 @@ static int usable_gpte(struct ck *c, const struct sh_page *sp, unsigned idx, uin
 	return 0;
 }
 
+static bool in_rmap(const struct sh_rmap *r, uint64_t slot)
+{
+	for (uint32_t i = 0; r && i < r->n; i++)
+		if (r->spte[i] == slot)
+			return true;
+	return false;
+}
+
+/*
+ * A leaf of an in-sync indirect page against the guest entry it comes
+ * from, a leaf at `level` too: the same frame (gfn) and attributes, no more
+ * rights, writable only once the guest's D is set.
+ */
+static int leaf_fits_guest(struct ck *c, const struct sh_page *sp, unsigned idx, uint64_t e,
+			   int level, uint64_t gfn)
+{
+	const struct nw_fmt *g = &c->sh->gfmt, *s = &c->sh->sfmt;
+	uint64_t slot = sh_spte_addr(sp, idx), gpte;
+	struct nw_attr sa, ga;
+	int rc = usable_gpte(c, sp, idx, &gpte);
+
+	if (rc < 0)
+		return rc;
+	s->attr(s, e, level, &sa);
+	g->attr(g, gpte, level, &ga);
+	uint32_t gprot = SH_ROLE_ACCESS(sp->role) & g->prot(g, gpte, level);
+	if (!g->leaf(g, gpte, level) || gfn != g->addr(g, gpte, level) >> NW_PAGE_SHIFT ||
+	    !same_attr(&sa, &ga))
+		return fail(c, "leaf %#llx = %#llx (gfn %#llx, level %d) differs from guest entry %#llx",
+			    (unsigned long long)slot, (unsigned long long)e, (unsigned long long)gfn,
+			    level, (unsigned long long)gpte);
+	if (!no_more_rights(c, sp->role, sa.prot, sa.pkey, gprot, ga.pkey))
+		return fail(c, "leaf %#llx = %#llx gives more than guest entry %#llx under role %#llx",
+			    (unsigned long long)slot, (unsigned long long)e, (unsigned long long)gpte,
+			    (unsigned long long)sp->role);
+	if ((e & NW_PTE_RW) && !(gpte & NW_PTE_D))
+		return fail(c, "leaf %#llx = %#llx is writable, but guest entry %#llx is clean",
+			    (unsigned long long)slot, (unsigned long long)e, (unsigned long long)gpte);
+	return 0;
+}
+
 static int check_link(struct ck *c, const struct sh_page *sp, unsigned idx, uint64_t e)
 {
 	struct nw_shadow *sh = c->sh;
@@ -183,17 +224,12 @@ static int check_link(struct ck *c, const struct sh_page *sp, unsigned idx, uint
 static int check_leaf(struct ck *c, const struct sh_page *sp, unsigned idx, uint64_t e)
 {
 	struct nw_shadow *sh = c->sh;
-	const struct nw_fmt *g = &sh->gfmt, *s = &sh->sfmt;
-	uint64_t slot = sh_spte_addr(sp, idx), gfn = sp->gfns[idx], hpa, gpte;
-	const struct sh_rmap *r = sh_rmap_get(sh, gfn);
+	const struct nw_fmt *s = &sh->sfmt;
+	uint64_t slot = sh_spte_addr(sp, idx), gfn = sp->gfns[idx], hpa;
 	struct nw_attr sa, ga;
-	bool mapped = false;
-	int rc;
 
 	c->leaves++;
-	for (uint32_t i = 0; r && i < r->n; i++)
-		mapped |= r->spte[i] == slot;
-	if (!mapped)
+	if (!in_rmap(sh_rmap_get(sh, gfn), slot))
 		return fail(c, "leaf %#llx (gfn %#llx) is missing from the reverse map",
 			    (unsigned long long)slot, (unsigned long long)gfn);
 	if (sh_gpa_to_hpa(sh, gfn << NW_PAGE_SHIFT, &hpa) < 0 ||
@@ -216,39 +252,18 @@ static int check_leaf(struct ck *c, const struct sh_page *sp, unsigned idx, uint
 	}
 	if (sp->unsync)
 		return 0; /* may be stale until the guest invalidates */
-	rc = usable_gpte(c, sp, idx, &gpte);
-	if (rc < 0)
-		return rc;
-	g->attr(g, gpte, 1, &ga);
-	uint32_t gprot = SH_ROLE_ACCESS(sp->role) & g->prot(g, gpte, 1);
-	if (gfn != g->addr(g, gpte, 1) >> NW_PAGE_SHIFT || !same_attr(&sa, &ga))
-		return fail(c, "leaf %#llx = %#llx (gfn %#llx) differs from guest PTE %#llx",
-			    (unsigned long long)slot, (unsigned long long)e, (unsigned long long)gfn,
-			    (unsigned long long)gpte);
-	if (!no_more_rights(c, sp->role, sa.prot, sa.pkey, gprot, ga.pkey))
-		return fail(c, "leaf %#llx = %#llx gives more than guest PTE %#llx under role %#llx",
-			    (unsigned long long)slot, (unsigned long long)e, (unsigned long long)gpte,
-			    (unsigned long long)sp->role);
-	if ((e & NW_PTE_RW) && !(gpte & NW_PTE_D))
-		return fail(c, "leaf %#llx = %#llx is writable, but guest PTE %#llx is clean",
-			    (unsigned long long)slot, (unsigned long long)e, (unsigned long long)gpte);
-	return 0;
+	return leaf_fits_guest(c, sp, idx, e, 1, gfn);
 }
 
 static int check_large(struct ck *c, const struct sh_page *sp, unsigned idx, uint64_t e)
 {
 	struct nw_shadow *sh = c->sh;
-	const struct nw_fmt *g = &sh->gfmt, *s = &sh->sfmt;
-	uint64_t slot = sh_spte_addr(sp, idx), gfn = sp->gfns[idx], hpa, gpte, n;
-	const struct sh_rmap *r = sh_rmap_get(sh, sh_large_key(gfn));
-	struct nw_attr sa, ga;
-	bool mapped = false;
-	int rc;
+	const struct nw_fmt *s = &sh->sfmt;
+	uint64_t slot = sh_spte_addr(sp, idx), gfn = sp->gfns[idx], hpa, n;
 
 	c->leaves++;
-	for (uint32_t i = 0; r && i < r->n; i++)
-		mapped |= r->spte[i] == slot;
-	if (sh_direct(sp) || !mapped || (gfn & (NW_ENTRIES_PER_TABLE - 1)))
+	if (sh_direct(sp) || !in_rmap(sh_rmap_get(sh, sh_large_key(gfn)), slot) ||
+	    (gfn & (NW_ENTRIES_PER_TABLE - 1)))
 		return fail(c, "2 MiB leaf %#llx (gfn %#llx) is not an indirect, reverse-mapped "
 			    "leaf of an aligned page", (unsigned long long)slot,
 			    (unsigned long long)gfn);
@@ -262,24 +277,7 @@ static int check_large(struct ck *c, const struct sh_page *sp, unsigned idx, uin
 		return fail(c, "2 MiB leaf %#llx = %#llx, but the p2m puts gfn %#llx elsewhere or "
 			    "in 4 KiB host pages", (unsigned long long)slot, (unsigned long long)e,
 			    (unsigned long long)gfn);
-	rc = usable_gpte(c, sp, idx, &gpte);
-	if (rc < 0)
-		return rc;
-	s->attr(s, e, 2, &sa);
-	g->attr(g, gpte, 2, &ga);
-	uint32_t gprot = SH_ROLE_ACCESS(sp->role) & g->prot(g, gpte, 2);
-	if (!g->leaf(g, gpte, 2) || gfn != g->addr(g, gpte, 2) >> NW_PAGE_SHIFT ||
-	    !same_attr(&sa, &ga))
-		return fail(c, "2 MiB leaf %#llx = %#llx (gfn %#llx) differs from guest PDE %#llx",
-			    (unsigned long long)slot, (unsigned long long)e, (unsigned long long)gfn,
-			    (unsigned long long)gpte);
-	if (!no_more_rights(c, sp->role, sa.prot, sa.pkey, gprot, ga.pkey))
-		return fail(c, "2 MiB leaf %#llx = %#llx gives more than guest PDE %#llx",
-			    (unsigned long long)slot, (unsigned long long)e, (unsigned long long)gpte);
-	if ((e & NW_PTE_RW) && !(gpte & NW_PTE_D))
-		return fail(c, "2 MiB leaf %#llx = %#llx is writable, but guest PDE %#llx is clean",
-			    (unsigned long long)slot, (unsigned long long)e, (unsigned long long)gpte);
-	return 0;
+	return leaf_fits_guest(c, sp, idx, e, 2, gfn);
 }
 
 static int check_page(struct ck *c, const struct sh_page *sp, unsigned *roots)
