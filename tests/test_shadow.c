@@ -1514,6 +1514,40 @@ static void test_vm_large_pages(void **state)
 	free(ref);
 }
 
+/*
+ * With no caches every walk of the shadow is a 1D walk from sCR3: exactly 4
+ * references, 3 where a 2 MiB shadow leaf ends it (guest and host 2 MiB),
+ * and never a host-dimension reference.
+ */
+static void test_vm_walk_refs(void **state)
+{
+	static const struct { int host, guest; double refs; } cases[] = {
+		{ NW_PAGE_4K, NW_PAGE_4K, 4 }, { NW_PAGE_2M, NW_PAGE_2M, 3 },
+		{ NW_PAGE_2M, NW_PAGE_4K, 4 }, { NW_PAGE_4K, NW_PAGE_2M, 4 },
+	};
+	struct nw_run_result *res = malloc(sizeof(*res));
+	char err[256];
+	double refs, host;
+
+	assert_non_null(res);
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct nw_run_cfg c;
+		nw_run_cfg_default(&c);
+		c.vm.mode = NW_VM_SHADOW;
+		c.vm.caches = false;
+		c.vm.host_page = cases[k].host;
+		c.guest_page = cases[k].guest;
+		assert_int_equal(nw_workload_parse("random:ws=4m,ops=5000", &c.wl, err, sizeof(err)), 0);
+		assert_int_equal(nw_run(&c, res, err, sizeof(err)), 0);
+		assert_int_equal(nw_run_figure(res, "walk.refs_per_walk", &refs), 0);
+		assert_int_equal(nw_run_figure(res, "walk.refs_per_walk.host", &host), 0);
+		print_message("host %d guest %d: %.3f references per walk\n", cases[k].host,
+			      cases[k].guest, refs);
+		assert_true(refs == cases[k].refs && host == 0);
+	}
+	free(res);
+}
+
 /* Each switch of nw_vm_cfg.shadow reaches the shadow MMU and shows in the figures. */
 static void test_vm_switches(void **state)
 {
@@ -1718,6 +1752,7 @@ int main(void)
 		cmocka_unit_test(test_vm_stats),
 		cmocka_unit_test(test_vm_large_pages),
 		cmocka_unit_test(test_vm_switches),
+		cmocka_unit_test(test_vm_walk_refs),
 		cmocka_unit_test(test_churn_reads),
 		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_random_host_huge),
