@@ -59,7 +59,8 @@ static void usage(FILE *f)
 		"  nestwalk run --workload trace:FILE[,FILE...][:loops=N] --mode ept\n"
 		"\n"
 		"  record   run CMD under valgrind --tool=lackey --trace-mem=yes and convert\n"
-		"           its output as it streams (progress on a terminal)\n"
+		"           its output as it streams; CMD keeps stdin, stdout and stderr, and\n"
+		"           the progress and summary go to stderr\n"
 		"  import   convert a saved lackey log (\"-\": standard input)\n"
 		"  info     counts by kind, footprint in 4 KiB and 2 MiB pages, address\n"
 		"           regions, and the reuse distance at page granularity\n"
@@ -172,15 +173,17 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-static void print_written(const char *out, uint64_t n)
+/* What was written, on f: stdout for import, stderr for record (whose
+ * stdout is the program's own, as time(1) leaves it). */
+static void print_written(FILE *f, const char *out, uint64_t n)
 {
 	struct stat st;
 
 	if (stat(out, &st) == 0 && n)
-		printf("%s: %llu accesses, %lld bytes (%.3f bytes per access)\n", out,
-		       (unsigned long long)n, (long long)st.st_size, (double)st.st_size / (double)n);
+		fprintf(f, "%s: %llu accesses, %lld bytes (%.3f bytes per access)\n", out,
+			(unsigned long long)n, (long long)st.st_size, (double)st.st_size / (double)n);
 	else
-		printf("%s: %llu accesses\n", out, (unsigned long long)n);
+		fprintf(f, "%s: %llu accesses\n", out, (unsigned long long)n);
 }
 
 static int cmd_import(const char *in, const char *out, const struct nwt_writer_cfg *wc, bool quiet)
@@ -225,7 +228,7 @@ static int cmd_import(const char *in, const char *out, const struct nwt_writer_c
 		return cli_fail(CMD, "%s", err);
 	}
 	if (!quiet && strcmp(out, "-"))
-		print_written(out, s->total);
+		print_written(stdout, out, s->total);
 	free(s);
 	return CLI_OK;
 }
@@ -329,9 +332,10 @@ static int cmd_record(char **argv, int argc, const char *out_opt, uint64_t limit
 		return cli_fail(CMD, "%s", err);
 	}
 	if (!quiet) {
-		print_written(out, s->total);
+		print_written(stderr, out, s->total);
 		if (WIFEXITED(status) && WEXITSTATUS(status))
-			printf("%s exited with status %d under valgrind\n", argv[0], WEXITSTATUS(status));
+			fprintf(stderr, "%s exited with status %d under valgrind\n", argv[0],
+				WEXITSTATUS(status));
 	}
 	free(s);
 	return CLI_OK;

@@ -34,11 +34,12 @@ expect2() {
 
 # ---- record a real program ----
 awk 'BEGIN { for (i = 1; i <= 1500; i++) print (i * 7919) % 100003 }' >"$tmp/in.txt"
-if ! "$nw" trace record -q -o "$tmp/sort.nwt" -- sort -n "$tmp/in.txt" >"$tmp/sorted.txt" 2>"$tmp/rec.err"; then
+if ! "$nw" trace record -o "$tmp/sort.nwt" -- sort -n "$tmp/in.txt" >"$tmp/sorted.txt" 2>"$tmp/rec.err"; then
 	echo "FAIL: trace record: $(cat "$tmp/rec.err")"
 	exit 1
 fi
 sort -n "$tmp/in.txt" | cmp -s - "$tmp/sorted.txt" || fail "sort's own output changed under trace record"
+grep -q "bytes per access" "$tmp/rec.err" || fail "record's summary is not on stderr: $(cat "$tmp/rec.err")"
 "$nw" trace info --json "$tmp/info.json" -q "$tmp/sort.nwt" || fail "trace info failed"
 records=$(jq .records "$tmp/info.json")
 modifies=$(jq .kinds.modify "$tmp/info.json")
