@@ -650,6 +650,38 @@ static uint64_t *naive_reuse(const struct nw_trace_rec *r, size_t n, bool broken
 	return hist;
 }
 
+/* The exact median of the warm accesses' distances, by the book. */
+static uint64_t naive_median(const struct nw_trace_rec *r, size_t n)
+{
+	uint64_t *stack = malloc(n * sizeof(*stack)), *d = malloc(n * sizeof(*d)), m;
+	size_t depth = 0, nd = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t pg = r[i].addr >> 12;
+		size_t k = 0;
+		while (k < depth && stack[k] != pg)
+			k++;
+		if (k == depth)
+			depth++;
+		else
+			d[nd++] = k;
+		memmove(stack + 1, stack, k * sizeof(*stack));
+		stack[0] = pg;
+	}
+	/* the smallest value with at least half the warm accesses at or below it */
+	m = 0;
+	for (;; m++) {
+		size_t at_or_below = 0;
+		for (size_t i = 0; i < nd; i++)
+			at_or_below += d[i] <= m;
+		if (at_or_below * 2 >= nd)
+			break;
+	}
+	free(stack);
+	free(d);
+	return m;
+}
+
 static struct nw_trace_info info_of(const struct nw_trace_rec *r, size_t n)
 {
 	struct nw_trace_info_acc *a;
@@ -686,6 +718,7 @@ static void test_info_small(void **state)
 	assert_int_equal(in.reuse[NW_REUSE_COLD], 4); /* A B C far */
 	assert_int_equal(in.reuse[0], 1);             /* A A */
 	assert_int_equal(in.reuse[2], 2);             /* A after B C; B after C A */
+	assert_int_equal(in.reuse_median, 2);         /* of 0, 2, 2 */
 	assert_true(in.lo == 0x10000 && in.hi == 0x7f0000000007);
 	nw_trace_info_fini(&in);
 }
@@ -707,6 +740,8 @@ static void test_info_reuse_vs_naive(void **state)
 	uint64_t *want = naive_reuse(r, n, false), *broken = naive_reuse(r, n, true);
 	assert_memory_equal(in.reuse, want, sizeof(in.reuse));
 	assert_memory_not_equal(in.reuse, broken, sizeof(in.reuse)); /* the control */
+	assert_int_equal(in.reuse_median, naive_median(r, n));
+	assert_true(in.reuse_median > 8); /* between buckets, so exactness shows */
 	nw_trace_info_fini(&in);
 	free(want);
 	free(broken);

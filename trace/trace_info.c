@@ -31,6 +31,7 @@ struct nw_trace_info_acc {
 	uint64_t nslots;
 	uint64_t now;               /* the latest time handed out */
 	uint64_t cur_page;          /* the page at time `now` */
+	uint64_t exact[NW_REUSE_EXACT]; /* warm accesses by distance, for the median */
 };
 
 /* ---- private prototypes ---- */
@@ -139,6 +140,7 @@ static int touch(struct nw_trace_info_acc *a, uint64_t page)
 
 	if (page == a->cur_page) { /* the same page again: distance 0 */
 		in->reuse[0]++;
+		a->exact[0]++;
 		return 0;
 	}
 	if (a->now == a->nslots && renumber(a) < 0)
@@ -151,6 +153,8 @@ static int touch(struct nw_trace_info_acc *a, uint64_t page)
 	} else {
 		d = bit_sum(a, a->now) - bit_sum(a, *t);
 		in->reuse[bucket_of(d)]++;
+		if (d < NW_REUSE_EXACT)
+			a->exact[d]++;
 		bit_add(a, *t, -1);
 	}
 	*t = ++a->now;
@@ -207,11 +211,23 @@ int nw_trace_info_end(struct nw_trace_info_acc *a, struct nw_trace_info *info)
 	nw_trace_regions(pages, a->last.n, in->regions, in->nregions);
 	for (unsigned b = 0; b < NW_REUSE_COLD; b++)
 		warm += in->reuse[b];
-	for (unsigned b = 0; b < NW_REUSE_COLD && warm; b++) {
-		seen += in->reuse[b];
+	/* The median's rank among the warm accesses: exact while it falls
+	 * below NW_REUSE_EXACT, else the bucket it falls in. */
+	for (unsigned d = 0; d < NW_REUSE_EXACT && warm; d++) {
+		seen += a->exact[d];
 		if (seen * 2 >= warm) {
-			in->reuse_median = nw_reuse_bucket_low(b);
+			in->reuse_median = d;
 			break;
+		}
+	}
+	if (warm && seen * 2 < warm) {
+		seen = 0;
+		for (unsigned b = 0; b < NW_REUSE_COLD; b++) {
+			seen += in->reuse[b];
+			if (seen * 2 >= warm) {
+				in->reuse_median = nw_reuse_bucket_low(b);
+				break;
+			}
 		}
 	}
 	*info = *in;

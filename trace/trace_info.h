@@ -22,6 +22,7 @@
 
 #define NW_REUSE_BUCKETS 34     /* 0, 1, 2-3, 4-7, ..., 2^32 and more, cold */
 #define NW_REUSE_COLD (NW_REUSE_BUCKETS - 1)
+#define NW_REUSE_EXACT 4096     /* distances counted one by one below this */
 
 struct nw_trace_info {
 	uint64_t records;
@@ -38,7 +39,8 @@ struct nw_trace_info {
 	 * NW_REUSE_COLD first touches.
 	 */
 	uint64_t reuse[NW_REUSE_BUCKETS];
-	uint64_t reuse_median;          /* over the warm accesses: a bucket's lower bound */
+	uint64_t reuse_median;          /* over the warm accesses: exact below
+					   NW_REUSE_EXACT, else its bucket's lower bound */
 };
 
 struct nw_trace_info_acc;
