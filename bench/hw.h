@@ -198,6 +198,18 @@ int nw_hw_probe_open(struct nw_hw_probe *p, enum nw_hw_kind kind, size_t ws,
 double nw_hw_probe_sample(struct nw_hw_probe *p);
 void nw_hw_probe_close(struct nw_hw_probe *p);
 
+/* ---- guest-physical layout (hw/gpa.c) ------------------------------------ */
+
+/* Over the hops of the chain (chain order), the share whose page frame is
+ * next to the previous hop's (+-1), in the same host-PTE line (8 frames),
+ * in the same 2 MiB frame; and how many 2 MiB frames the buffer touches. */
+struct nw_hw_gpa {
+	double adjacent, same_line, same_2m;
+	uint64_t frames_2m;
+};
+/* From /proc/self/pagemap (root only: -EPERM and why otherwise). */
+int nw_hw_gpa_chain(const struct nw_hw_probe *p, struct nw_hw_gpa *out, char *why, size_t n);
+
 /* ---- memory latencies for the model (hw/calib.c) ------------------------- */
 
 /* Chains in a 4 MiB buffer of 4 KiB pages (half the L2 DTLB's reach: after

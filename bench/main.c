@@ -27,6 +27,8 @@ static void help(void)
 	       "model suite (model/chase/..., the hw chase replayed on the host preset):\n"
 	       "  --model_llc=SIZE          LLC size to model instead of hwloc's, e.g. 4M\n"
 	       "  --model_dram_ns=NS        DRAM latency to model instead of the preset's\n"
+	       "  --model_gpa_seq=F         share of a 4K guest chase's hops that land on the\n"
+	       "                            frame next to the previous one (nestwalk hw: gpa.adjacent)\n"
 	       "\n");
 	nw_gb_print_default_help();
 }
@@ -47,6 +49,7 @@ static size_t parse_size(const char *s)
 
 static uint64_t model_llc;
 static double model_dram_ns;
+static double model_gpa_seq;
 
 /* Takes the --hw_* and --model_* flags out of argv; returns -1 on a bad one. */
 static int parse_hw_flags(int *argc, char **argv, struct nw_bench_hw_opts *o)
@@ -95,6 +98,14 @@ static int parse_hw_flags(int *argc, char **argv, struct nw_bench_hw_opts *o)
 				fprintf(stderr, "nestwalk-bench: %s: bad latency\n", a);
 				return -1;
 			}
+		} else if (strncmp(a, "--model_gpa_seq=", 16) == 0) {
+			char *end;
+
+			model_gpa_seq = strtod(a + 16, &end);
+			if (*end || !(model_gpa_seq >= 0 && model_gpa_seq < 1)) {
+				fprintf(stderr, "nestwalk-bench: %s: want a share in [0, 1)\n", a);
+				return -1;
+			}
 		} else {
 			argv[out++] = argv[i];
 		}
@@ -118,6 +129,8 @@ int main(int argc, char **argv)
 	nw_bench_invept_register();
 	nw_bench_table_register();
 	nw_bench_model_calibrate(model_llc, model_dram_ns);
+	if (model_gpa_seq > 0)
+		nw_bench_model_gpa_seq(model_gpa_seq);
 	nw_bench_model_register();
 	nw_gb_run();
 	nw_bench_hw_teardown();

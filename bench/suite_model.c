@@ -20,7 +20,9 @@
  * measured pass. Modelled cycles become ns at the clock measured on this
  * machine (nw_hw_core_ghz), since a dependent chase overlaps nothing.
  * --model_llc=SIZE and --model_dram_ns=NS replace the preset's LLC size
- * and DRAM latency (calibration, recorded as model.calibration).
+ * and DRAM latency (calibration, recorded as model.calibration), and
+ * --model_gpa_seq=F lays a 4 KiB guest's pages out as Linux did on the
+ * machine (scatter_gpa; nestwalk hw measures F as gpa.adjacent).
  * Counters: cycles_per_access, ns_per_access, the cycles.* parts per
  * access, walks, walk.refs.*, mem.pt.<level> (where the walks' table lines
  * were found) and ntlb.hits per access; on penalty entries,
@@ -50,6 +52,9 @@ static double model_ghz;
 /* Calibration (0: the preset's): LLC bytes and DRAM latency in ns. */
 static uint64_t model_llc;
 static double model_dram_ns;
+/* The share of hops whose 4 KiB guest page is next, guest-physically, to
+ * the previous hop's (0: the world's own layout, gPA = VA + base). */
+static double model_gpa_seq;
 /* Modelled cycles per access, [gmax][hmax][ws], NAN until measured. */
 static double model_cycles[3][3][MODEL_NWS];
 
@@ -85,6 +90,16 @@ void nw_bench_model_calibrate(uint64_t llc_bytes, double dram_ns)
 		snprintf(v, sizeof(v), "LLC %llu KiB%s, DRAM %.1f ns%s", (unsigned long long)(llc_bytes >> 10),
 			 llc_bytes ? "" : " (preset)", dram_ns, dram_ns > 0 ? "" : " (preset)");
 	nw_gb_add_custom_context("model.calibration", v);
+}
+
+void nw_bench_model_gpa_seq(double seq)
+{
+	char v[160];
+
+	model_gpa_seq = seq;
+	snprintf(v, sizeof(v), "%.3f of the hops of a 4 KiB guest chase land on the frame next to the "
+		 "previous hop's", seq);
+	nw_gb_add_custom_context("model.gpa_seq", v);
 }
 
 void nw_bench_model_register(void)
@@ -134,8 +149,18 @@ static int host_model(struct nw_bench_model *m, const struct nw_bench_world *w, 
 	nw_hw_host_caches(&hc);
 	if ((rc = nw_cpu_preset_host(&hc, &p, err, n)) < 0)
 		return rc;
-	if (model_llc)
-		p.lat.llc.size = model_llc;
+	if (model_llc) {
+		/* Any size: 16 to 31 ways over a power of two of sets (the
+		 * model's arrays need one), as near to it as that allows. */
+		uint64_t lines = model_llc / NW_LINE_SIZE, sets = 1;
+
+		while (sets * 2 * 16 <= lines)
+			sets *= 2;
+		p.lat.llc.ways = (uint32_t)((lines + sets / 2) / sets);
+		if (p.lat.llc.ways < 1)
+			p.lat.llc.ways = 1;
+		p.lat.llc.size = (uint64_t)p.lat.llc.ways * sets * NW_LINE_SIZE;
+	}
 	if (model_dram_ns > 0)
 		p.lat.dram_cycles = (uint32_t)lround(model_dram_ns * model_ghz);
 	return nw_bench_model_init_preset(m, &p, w, err, n);
@@ -151,6 +176,53 @@ static void record(void *arg, size_t off)
 	struct offsets *o = arg;
 
 	o->off[o->n++] = off;
+}
+
+/*
+ * The guest-physical layout of a 4 KiB guest chase as Linux makes it: pages
+ * are handed out in first-touch order, which is chain order, so a hop lands
+ * on the frame after the previous hop's with probability seq (measured by
+ * nestwalk hw: gpa.adjacent). The chain is cut into runs (a new one at
+ * each hop with probability 1 - seq), each run takes consecutive frames,
+ * and the runs lie in a random order over the same frames the world's
+ * nested tables map. Only the guest's leaves change.
+ */
+static int scatter_gpa(struct nw_bench_world *w, const struct offsets *o, double seq)
+{
+	struct nw_attr grw = {.prot = NW_PROT_RWX | NW_PROT_U};
+	uint64_t s = 0x7363617474657221ull, slot = 0; /* "scatter!" */
+	size_t nruns = 0;
+	size_t *start = malloc((o->n + 1) * sizeof(*start));
+	int rc = 0;
+
+	if (!start)
+		return -12;
+	for (size_t k = 0; k < o->n; k++)
+		if (k == 0 || (double)(nw_bench_rand(&s) >> 11) * 0x1p-53 >= seq)
+			start[nruns++] = k;
+	start[nruns] = o->n;
+	/* Shuffle the runs' order in frames (not their pages'). */
+	size_t *order = malloc(nruns * sizeof(*order));
+	if (!order) {
+		free(start);
+		return -12;
+	}
+	for (size_t i = 0; i < nruns; i++)
+		order[i] = i;
+	for (size_t i = nruns - 1; i > 0; i--) {
+		size_t j = nw_bench_rand(&s) % (i + 1), t = order[i];
+
+		order[i] = order[j];
+		order[j] = t;
+	}
+	for (size_t i = 0; i < nruns && rc == 0; i++)
+		for (size_t k = start[order[i]]; k < start[order[i] + 1] && rc == 0; k++, slot++)
+			rc = nw_pt_map(&w->guest, o->off[k] & ~(uint64_t)(NW_PAGE_SIZE - 1),
+				       NW_BENCH_DATA_GPA + slot * NW_PAGE_SIZE, NW_PAGE_SIZE, &grw,
+				       NW_MAP_MAX_4K | NW_MAP_REPLACE, NULL);
+	free(order);
+	free(start);
+	return rc;
 }
 
 static void bm_chase_model(struct nw_gb_state *st, void *user)
@@ -184,6 +256,12 @@ static void bm_chase_model(struct nw_gb_state *st, void *user)
 		return;
 	}
 	w.wk.flags &= ~NW_TLB_WALK_NO_DATA; /* charge the data line too */
+	if (c->gmax == NW_MAP_MAX_4K && model_gpa_seq > 0 && scatter_gpa(&w, &o, model_gpa_seq) < 0) {
+		nw_bench_world_destroy(&w);
+		free(o.off);
+		nw_gb_skip_with_error(st, "cannot lay the guest pages out (memory?)");
+		return;
+	}
 	if (host_model(&m, &w, err, sizeof(err)) < 0) {
 		nw_bench_world_destroy(&w);
 		free(o.off);

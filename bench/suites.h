@@ -39,6 +39,9 @@ void nw_bench_table_register(void);
 void nw_bench_model_register(void);
 /* Replace the host preset's LLC size and DRAM latency (0: keep). */
 void nw_bench_model_calibrate(uint64_t llc_bytes, double dram_ns);
+/* The model suite lays a 4 KiB guest chase out with this share of hops on
+ * the next frame (suite_model.c: scatter_gpa). */
+void nw_bench_model_gpa_seq(double seq);
 
 /* A 2D world: guest x86-64 tables in guest memory (GPA [0, DATA_GPA)) over
  * an EPT, with guest-virtual [0, ws) mapped to GPA DATA_GPA + [0, ws). Data

@@ -308,6 +308,8 @@ struct point {
 	char why[512];          /* why it was skipped */
 	double round_best[HW_MAX_ROUNDS]; /* --paired: each round's whole-pass mean */
 	unsigned replaced;      /* --paired: chunks taken as their pass's median */
+	struct nw_hw_gpa gpa;   /* the pages' guest-physical layout, in chain order */
+	char gpa_why[200];      /* why it is unknown; "" when gpa holds it */
 	uint64_t count[NW_PERF_MAX];
 	bool counted[NW_PERF_MAX];
 };
@@ -327,6 +329,8 @@ static int open_point(struct hw_run *r, struct point *p, uint64_t ws, uint64_t n
 	if (err && !p->why[0])
 		snprintf(p->why, sizeof(p->why), "%s", strerror(-err));
 	p->open = err == 0;
+	if (p->open && nw_hw_gpa_chain(&p->probe, &p->gpa, p->gpa_why, sizeof(p->gpa_why)) < 0 && !p->gpa_why[0])
+		snprintf(p->gpa_why, sizeof(p->gpa_why), "unknown");
 	for (int i = 0; i < NW_PERF_MAX; i++)
 		p->counted[i] = true;
 	return err;
@@ -445,6 +449,14 @@ static json_t *finish_point(struct hw_run *r, struct point *p, uint64_t ws)
 	}
 	if (r->o->paired)
 		json_object_set_new(pt, "chunks_replaced", json_integer(p->replaced));
+	/* Where the chain's hops land in (guest-)physical memory: the model
+	 * takes gpa.adjacent (--model_gpa_seq). */
+	if (p->gpa_why[0])
+		json_object_set_new(pt, "gpa_unavailable", json_string(p->gpa_why));
+	else
+		json_object_set_new(pt, "gpa", json_pack("{s:f, s:f, s:f, s:I}", "adjacent", p->gpa.adjacent,
+							 "same_pte_line", p->gpa.same_line, "same_2m",
+							 p->gpa.same_2m, "frames_2m", (json_int_t)p->gpa.frames_2m));
 	if (p->kind == NW_HW_THP && p->probe.thp_fraction >= 0)
 		json_object_set_new(pt, "thp_fraction", json_real(p->probe.thp_fraction));
 	if (p->kind == NW_HW_2M || p->kind == NW_HW_1G)

@@ -99,6 +99,18 @@ jq -e '.hw.calibration.before.flush_ns > 2 * .hw.calibration.before.warm_ns and
 	([.hw.calibration.rounds[] | (.dram_ns | length) == 3 and .llc_hit_4m_median >= 0 and
 	  .llc_hit_4m_median <= 1] | length == 2 and all)' "$tmp/paired.json" >/dev/null ||
 	fail "--calibrate: the latencies are missing or unphysical"
+# The guest-physical layout of every ok point: shares in [0, 1], adjacent
+# hops in the same host-PTE line and 2 MiB frame, and at least the frames
+# the buffer needs; or, without root's pagemap, the reason.
+gpa_rule='[.hw.points[] | select(.status == "ok") |
+	if .gpa then (.gpa.adjacent >= 0 and .gpa.adjacent <= .gpa.same_pte_line and
+		.gpa.same_pte_line <= .gpa.same_2m and .gpa.same_2m <= 1 and
+		.gpa.frames_2m >= ((.ws + 2097151) / 2097152 | floor))
+	else (.gpa_unavailable | length > 0) end] | all'
+jq -e "$gpa_rule" "$tmp/paired.json" >/dev/null || fail "a point's gpa layout is missing or impossible"
+jq '(.hw.points[] | select(.gpa) | .gpa.same_2m) = -1 | (.hw.points[] | select(.gpa_unavailable) |
+	.gpa_unavailable) = ""' "$tmp/paired.json" >"$tmp/bad_g.json"
+jq -e "$gpa_rule" "$tmp/bad_g.json" >/dev/null && fail "negative control: the gpa rule accepts an impossible layout"
 
 # The table, and the progress bar: only on a terminal.
 "$nw" hw --min 16K --max 32K --samples 2 >"$tmp/table" 2>"$tmp/err2" || fail "hw (table) failed"
