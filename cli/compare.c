@@ -24,7 +24,9 @@
 #define MAX_ITEMS 16
 
 #define DEFAULT_MODES "native,ept,npt,shadow"
-#define DEFAULT_WORKLOADS "seq:ws=8m,passes=2,random:ws=16m,ops=100000,chase:ws=8m,ops=50000"
+#define DEFAULT_WORKLOADS \
+	"seq:ws=8m,passes=2,random:ws=16m,ops=100000,chase:ws=8m,ops=50000," \
+	"churn:size=256k,rounds=16,fork,ctxsw"
 #define DEFAULT_PAGES "4k,2m"
 #define DEFAULT_CPUS "generic"
 

@@ -175,33 +175,72 @@ static bool same_group(json_t *a, json_t *b)
 	       !strcmp(field(a, "pages"), field(b, "pages")) && !strcmp(field(a, "cpu"), field(b, "cpu"));
 }
 
-/* The translation component (every cycle part but the data access itself)
- * that costs a cell the most per access. */
-static const char *dominant_translation(json_t *c, double *value, double *share)
+/* What each cycle part is, in a sentence's words. */
+static const char *part_words(const char *part)
 {
-	const char *dom = NULL;
+	static const struct {
+		const char *part, *words;
+	} names[] = {
+		{ "cycles.tlb", "TLB lookups" },
+		{ "cycles.psc", "paging-structure-cache hits" },
+		{ "cycles.walk.guest", "guest-dimension walk references" },
+		{ "cycles.walk.host", "host-dimension walk references" },
+		{ "cycles.vmexit", "VM exits" },
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(names[i].part, part))
+			return names[i].words;
+	return part;
+}
+
+/*
+ * A cell's translation cost per access (every cycle part but the data
+ * access itself), and the part that costs it the most.
+ */
+static double translation(json_t *c, const char **dom, double *dom_value)
+{
 	double total = 0;
-	*value = -1;
+	*dom = NULL;
+	*dom_value = 0;
 	for (int p = 0; cli_cycle_parts[p]; p++) {
 		char name[64];
-		snprintf(name, sizeof(name), "%s.per_access", cli_cycle_parts[p]);
-		double v = figure(c, name);
 		if (!strcmp(cli_cycle_parts[p], "cycles.data"))
 			continue;
+		snprintf(name, sizeof(name), "%s.per_access", cli_cycle_parts[p]);
+		double v = figure(c, name);
 		total += v;
-		if (v > *value) {
-			*value = v;
-			dom = cli_cycle_parts[p];
+		if (v > *dom_value) {
+			*dom_value = v;
+			*dom = cli_cycle_parts[p];
 		}
 	}
-	*share = total > 0 ? *value / total : 0;
-	return dom;
+	return total;
+}
+
+/* "at 56.0 cycles per access (+0.4% over native); translation ..." */
+static void describe(FILE *f, json_t *cells, json_t *c)
+{
+	const char *dom;
+	double dom_v, t = translation(c, &dom, &dom_v);
+	double sd = slowdown(cells, c);
+
+	fprintf(f, "%.3g cycles per access", figure(c, "cycles.per_access"));
+	if (sd > 0)
+		fprintf(f, " (%+.1f%% against native)", 100 * (sd - 1));
+	if (dom && dom_v > 0)
+		fprintf(f, "; translation costs it %.3g, most of that in %s (%.3g, %.0f%%)", t,
+			part_words(dom), dom_v, 100 * dom_v / t);
+	else
+		fprintf(f, "; translation costs it nothing measurable");
+	if (figure(c, "exits.per_1k") > 0)
+		fprintf(f, ", with %.3g VM exits per 1,000 accesses", figure(c, "exits.per_1k"));
 }
 
 /*
  * One paragraph per workload, pages and CPU: which virtualized mode wins,
- * by how much against native, and what dominates the translation cost of
- * the slowest mode.
+ * by how much against native, and what its translation cost is made of;
+ * then the same of the slowest mode. Where every mode is within 0.5% of
+ * native, it says so instead: nothing there to choose between.
  */
 static void conclusions(FILE *f, json_t *cells, bool html)
 {
@@ -231,36 +270,23 @@ static void conclusions(FILE *f, json_t *cells, bool html)
 		fprintf(f, html ? "<p><b>%s, %s pages, %s CPU:</b> " : "- **%s, %s pages, %s CPU:** ",
 			field(c, "workload"), field(c, "pages"), field(c, "cpu"));
 		if (native)
-			fprintf(f, "native runs at " NUM " modelled cycles per access. ",
+			fprintf(f, "native runs at %.3g modelled cycles per access. ",
 				figure(native, "cycles.per_access"));
 		if (!best) {
 			fprintf(f, "No virtualized mode ran.");
-			fprintf(f, html ? "</p>\n" : "\n");
-			continue;
-		}
-		fprintf(f, "Of the virtualized modes, %s wins at " NUM, field(best, "mode"),
-			figure(best, "cycles.per_access"));
-		if (slowdown(cells, best) > 0)
-			fprintf(f, " (" NUM "x native)", slowdown(cells, best));
-		double v, share;
-		const char *dom = dominant_translation(best, &v, &share);
-		if (dom && v > 0)
-			fprintf(f, "; its largest translation cost is %s (" NUM " cycles per access)", dom, v);
-		else
-			fprintf(f, "; it spends next to nothing on translation");
-		fprintf(f, ".");
-		if (worst != best) {
-			fprintf(f, " %s is slowest at " NUM, field(worst, "mode"),
-				figure(worst, "cycles.per_access"));
-			if (slowdown(cells, worst) > 0)
-				fprintf(f, " (" NUM "x native)", slowdown(cells, worst));
-			dom = dominant_translation(worst, &v, &share);
-			if (dom)
-				fprintf(f, ", dominated by %s (" NUM " cycles per access, %.0f%% of its translation cost)",
-					dom, v, 100 * share);
-			if (figure(worst, "exits.per_1k") > 0)
-				fprintf(f, ", with " NUM " VM exits per 1,000 accesses", figure(worst, "exits.per_1k"));
+		} else if (native && slowdown(cells, worst) < 1.005) {
+			fprintf(f, "Every virtualized mode is within 0.5%% of native (the slowest, %s, "
+				   "at %+.2f%%): translation hardly costs anything here.",
+				field(worst, "mode"), 100 * (slowdown(cells, worst) - 1));
+		} else {
+			fprintf(f, "%s wins at ", field(best, "mode"));
+			describe(f, cells, best);
 			fprintf(f, ".");
+			if (worst != best) {
+				fprintf(f, " %s is slowest at ", field(worst, "mode"));
+				describe(f, cells, worst);
+				fprintf(f, ".");
+			}
 		}
 		fprintf(f, html ? "</p>\n" : "\n");
 	}

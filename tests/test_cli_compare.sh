@@ -69,6 +69,25 @@ check_md() {
 }
 check_md "$tmp/all"
 
+# Each conclusion names the virtualized mode with the fewest cycles per
+# access in its group (or says they all sit within 0.5% of native).
+jq -r '[.cells[] | select(.status == "ok")] | group_by([.workload, .pages, .cpu])[] |
+	(map(select(.mode == "native"))[0].figures["cycles.per_access"]) as $native |
+	map(select(.mode != "native")) | sort_by(.figures["cycles.per_access"]) |
+	[.[0].workload, .[0].pages, .[0].cpu, .[0].mode,
+	 (if (.[-1].figures["cycles.per_access"] / $native) < 1.005 then "even" else "won" end)] | @tsv' \
+	"$r" >"$tmp/winners.tsv"
+[ -s "$tmp/winners.tsv" ] || fail "no groups to conclude on"
+while IFS=$'\t' read -r wl pages cpu mode kind; do
+	line=$(grep -F -- "- **$wl, $pages pages, $cpu CPU:**" "$tmp/all/report.md")
+	[ -n "$line" ] || { fail "report.md has no conclusion for $wl $pages $cpu"; continue; }
+	if [ "$kind" = even ]; then
+		case "$line" in *"within 0.5% of native"*) ;; *) fail "conclusion $wl $pages $cpu: want 'within 0.5%'" ;; esac
+	else
+		case "$line" in *"CPU:** native runs at "*". $mode wins at "*) ;; *) fail "conclusion $wl $pages $cpu does not name $mode the winner: $line" ;; esac
+	fi
+done <"$tmp/winners.tsv"
+
 # Three shards, merged, are the unsharded run.
 for i in 1 2 3; do
 	"$nw" compare "${matrix[@]}" --shard $i/3 --out "$tmp/s$i" >/dev/null 2>"$tmp/err" ||
