@@ -158,15 +158,6 @@ uint64_t nw_bench_cycles(const struct nw_tlb_stats *s)
 	return c;
 }
 
-uint64_t nw_bench_rand(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 /* ---- the walk suite ---- */
 
 struct walk_case {

@@ -83,7 +83,14 @@ int nw_bench_model_init_preset(struct nw_bench_model *m, const struct nw_cpu_pre
 void nw_bench_model_destroy(struct nw_bench_model *m);
 /* Every cycle the stats charged. */
 uint64_t nw_bench_cycles(const struct nw_tlb_stats *s);
-/* splitmix64. */
-uint64_t nw_bench_rand(uint64_t *state);
+/* splitmix64; inline, since the tlb suite draws one number per access. */
+static inline uint64_t nw_bench_rand(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
 
 #endif
