@@ -322,9 +322,14 @@ static void protect_slot(struct pt_op_ctx *c, const struct pt_node *n, int level
  * map_slot does slot by slot, for a run of slots of one table. Every slot
  * is full (the range is 4 KiB aligned) and takes a leaf, since a level-1
  * entry is always a leaf; so the dry pass has only overlaps to find, and
- * the real pass writes a run of entries. The stock formats' 4 KiB leaves
- * are the address ORed into a constant, which is computed once; the table
- * is reached through one pointer when the accessor is plain.
+ * the real pass writes a run of entries.
+ *
+ * A custom accessor sees exactly map_slot's reads and writes, slot by slot
+ * in order (the guest's accessor runs each through a vCPU, and the model
+ * counts them). With the plain accessor the table is one pointer, and the
+ * real pass without NW_MAP_REPLACE reads nothing: the dry pass found the
+ * range empty, and nothing has changed since. The stock formats' 4 KiB
+ * leaves are the address ORed into a constant, computed once.
  */
 static void map_run_4k(struct pt_op_ctx *c, const struct pt_node *n, unsigned first,
 		       unsigned last, uint64_t base)
@@ -332,6 +337,7 @@ static void map_run_4k(struct pt_op_ctx *c, const struct pt_node *n, unsigned fi
 	struct nw_pt *pt = c->pt;
 	const struct nw_fmt *f = pt->fmt;
 	unsigned kind = f->kind;
+	bool stock = kind == NW_FMT_KIND_X86 || kind == NW_FMT_KIND_EPT;
 	uint64_t *tp = NULL;
 
 	if (c->err || n->kind == NODE_EMPTY)
@@ -339,32 +345,49 @@ static void map_run_4k(struct pt_op_ctx *c, const struct pt_node *n, unsigned fi
 	if (n->kind == NODE_REAL && nw_acc_direct(&pt->acc, n->table) &&
 	    nw_acc_direct(&pt->acc, pt_slot(n->table, NW_ENTRIES_PER_TABLE - 1)))
 		tp = nw_acc_direct(&pt->acc, n->table);
-
-	bool stock = kind == NW_FMT_KIND_X86 || kind == NW_FMT_KIND_EPT;
 	uint64_t tmpl = stock ? f->make_leaf(f, 0, 1, c->attr) : 0;
+	uint64_t pa = c->pa + (base + (uint64_t)first * NW_PAGE_SIZE - c->start);
 
-	for (unsigned idx = first; idx < last; idx++) {
-		uint64_t slot = base + (uint64_t)idx * NW_PAGE_SIZE;
-		uint64_t e = tp ? __atomic_load_n(&tp[idx], __ATOMIC_RELAXED) : node_get(c, n, 1, idx);
+	if (!tp) {
+		for (unsigned idx = first; idx < last; idx++, pa += NW_PAGE_SIZE) {
+			uint64_t e = node_get(c, n, 1, idx);
+			if (nw_fmt_present_k(f, kind, e)) {
+				if (!c->replace) {
+					c->err = -EEXIST;
+					return;
+				}
+				zap(c, n, 1, idx, e, base + (uint64_t)idx * NW_PAGE_SIZE);
+			}
+			if (!c->dry)
+				node_set(c, n, idx, stock ? tmpl | pa : f->make_leaf(f, pa, 1, c->attr));
+		}
+		if (!c->dry)
+			pt->leaves[1] += last - first;
+		return;
+	}
 
-		if (nw_fmt_present_k(f, kind, e)) {
+	if (c->dry || c->replace) {
+		for (unsigned idx = first; idx < last; idx++) {
+			uint64_t e = __atomic_load_n(&tp[idx], __ATOMIC_RELAXED);
+			if (!nw_fmt_present_k(f, kind, e))
+				continue;
 			if (!c->replace) {
 				c->err = -EEXIST;
 				return;
 			}
-			zap(c, n, 1, idx, e, slot);
+			zap(c, n, 1, idx, e, base + (uint64_t)idx * NW_PAGE_SIZE);
 		}
 		if (c->dry)
-			continue;
-		uint64_t pa = c->pa + (slot - c->start);
-		uint64_t ne = stock ? tmpl | pa : f->make_leaf(f, pa, 1, c->attr);
-		if (tp)
-			__atomic_store_n(&tp[idx], ne, __ATOMIC_RELEASE);
-		else
-			node_set(c, n, idx, ne);
+			return;
 	}
-	if (!c->dry)
-		pt->leaves[1] += last - first;
+	if (stock) {
+		for (unsigned idx = first; idx < last; idx++, pa += NW_PAGE_SIZE)
+			__atomic_store_n(&tp[idx], tmpl | pa, __ATOMIC_RELEASE);
+	} else {
+		for (unsigned idx = first; idx < last; idx++, pa += NW_PAGE_SIZE)
+			__atomic_store_n(&tp[idx], f->make_leaf(f, pa, 1, c->attr), __ATOMIC_RELEASE);
+	}
+	pt->leaves[1] += last - first;
 }
 
 /* Apply the operation to the part of [start, end) that node n covers. */

@@ -7,6 +7,8 @@
 #include <nestwalk/pt.h>
 #include <nestwalk/x86.h>
 
+#include "fmt_fast.h"
+
 /* Width in bits of the address space a tree of `levels` levels covers. */
 static inline unsigned pt_width(int levels)
 {
@@ -29,14 +31,15 @@ static inline void pt_write(const struct nw_pt *pt, uint64_t pa, uint64_t val)
 	nw_acc_write(&pt->acc, pa, val);
 }
 
+/* Through the inline decoders for the stock formats (fmt_fast.h). */
 static inline bool pt_present(const struct nw_pt *pt, uint64_t e)
 {
-	return pt->fmt->present(pt->fmt, e);
+	return nw_fmt_present_k(pt->fmt, pt->fmt->kind, e);
 }
 
 static inline bool pt_is_leaf(const struct nw_pt *pt, uint64_t e, int level)
 {
-	return pt->fmt->leaf(pt->fmt, e, level);
+	return nw_fmt_leaf_k(pt->fmt, pt->fmt->kind, e, level);
 }
 
 /* The A/D bits of an entry, which splits and collapses carry over. */
