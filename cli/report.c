@@ -458,7 +458,24 @@ static int chart_by_mode(const char *tmp, json_t *results, const struct column *
 	return rc;
 }
 
-/* A stacked chart: a bar per ok cell, stacked by cycle component. */
+/* A cluster's title under the cycles chart: the workload's name (its
+ * parameters are in the table), the pages, and the CPU when there are several. */
+static void cluster_title(json_t *c, bool cpus, char *buf, size_t n)
+{
+	const char *wl = field(c, "workload");
+	int len = (int)strcspn(wl, ":");
+	snprintf(buf, n, "%.*s %s%s%s", len, wl, field(c, "pages"), cpus ? " " : "",
+		 cpus ? field(c, "cpu") : "");
+	for (char *p = buf; *p; p++)
+		if (*p == '"' || *p == '\'' || *p == '\\')
+			*p = '_';
+}
+
+/*
+ * A stacked chart: a bar per ok cell, stacked by cycle component, and
+ * the bars of one workload, pages and CPU side by side as a cluster
+ * (gnuplot's newhistogram, one data block each), titled under the axis.
+ */
 static int chart_cycles(const char *tmp, json_t *cells)
 {
 	char *path;
@@ -468,41 +485,79 @@ static int chart_cycles(const char *tmp, json_t *cells)
 	free(path);
 	if (!f)
 		return -1;
-	fprintf(f, "cell");
-	for (int p = 0; cli_cycle_parts[p]; p++)
-		fprintf(f, "\t%s", cli_cycle_parts[p] + strlen("cycles."));
-	fputc('\n', f);
-	size_t i;
-	json_t *c;
+	size_t i, j, nbars = 0;
+	json_t *c, *d;
+	bool cpus = false;
+	json_array_foreach(cells, i, c)
+		if (strcmp(field(c, "cpu"), field(json_array_get(cells, 0), "cpu")))
+			cpus = true;
+	char *plot = NULL;
+	size_t plot_len = 0;
+	FILE *pf = open_memstream(&plot, &plot_len);
+	if (!pf) {
+		fclose(f);
+		return -1;
+	}
+	unsigned block = 0;
 	json_array_foreach(cells, i, c) {
-		if (!is_ok(c))
-			continue;
-		char label[256], row[300];
-		group_label(c, label, sizeof(label));
-		snprintf(row, sizeof(row), "%s:%s", field(c, "mode"), label);
-		fprintf(f, "%s", row);
-		for (int p = 0; cli_cycle_parts[p]; p++) {
-			char name[64];
-			snprintf(name, sizeof(name), "%s.per_access", cli_cycle_parts[p]);
-			fprintf(f, "\t" NUM, figure(c, name));
+		bool first = is_ok(c); /* the first ok cell of its group opens the block */
+		json_array_foreach(cells, j, d) {
+			if (j >= i)
+				break;
+			if (is_ok(d) && same_group(c, d))
+				first = false;
 		}
+		if (!first)
+			continue;
+		if (block)
+			fprintf(f, "\n\n");
+		fprintf(f, "mode");
+		for (int p = 0; cli_cycle_parts[p]; p++)
+			fprintf(f, "\t%s", cli_cycle_parts[p] + strlen("cycles."));
 		fputc('\n', f);
+		json_array_foreach(cells, j, d) {
+			if (!is_ok(d) || !same_group(c, d))
+				continue;
+			fprintf(f, "%s", field(d, "mode"));
+			for (int p = 0; cli_cycle_parts[p]; p++) {
+				char name[64];
+				snprintf(name, sizeof(name), "%s.per_access", cli_cycle_parts[p]);
+				fprintf(f, "\t" NUM, figure(d, name));
+			}
+			fputc('\n', f);
+			nbars++;
+		}
+		char title[160];
+		cluster_title(c, cpus, title, sizeof(title));
+		fprintf(pf, "%snewhistogram \"%s\" lt 1, 'cycles.tsv' index %u using 2:xtic(1) %s",
+			block ? ", " : "", title, block, block ? "notitle" : "title col");
+		for (int p = 1; cli_cycle_parts[p]; p++)
+			fprintf(pf, ", '' index %u using %d %s", block, p + 2,
+				block ? "notitle" : "title col");
+		block++;
 	}
 	fclose(f);
-	char plot[1024] = "'cycles.tsv' using 2:xtic(1) title col";
-	for (int p = 1; cli_cycle_parts[p]; p++) {
-		char part[64];
-		snprintf(part, sizeof(part), ", '' using %d title col", p + 2);
-		strncat(plot, part, sizeof(plot) - strlen(plot) - 1);
+	fclose(pf);
+	if (!block) { /* no ok cell: an empty chart still says so */
+		free(plot);
+		plot = strdup("NaN notitle");
+		if (!plot)
+			return -1;
 	}
+	unsigned width = 200 + 22 * (unsigned)(nbars + block);
+	width = width < 960 ? 960 : width;
 	char *script;
-	if (asprintf(&script, "%sset terminal svg size 1100,480 dynamic font 'sans,10'\n"
-		     "set output 'cycles.svg'\nset style histogram rowstacked\nset boxwidth 0.7\n"
-		     "set xtics rotate by -45 font 'sans,8'\n"
-		     "set title 'Modelled cycles per access, by component (mode:workload/pages/cpu)'\n"
-		     "plot %s\n", cli_svg_head, plot) < 0)
+	int rc = asprintf(&script, "%sset terminal svg size %u,480 dynamic font 'sans,10'\n"
+			  "set output 'cycles.svg'\nset style histogram rowstacked title offset 0,-1\n"
+			  "set boxwidth 0.75\nset bmargin 6\n"
+			  "set xtics rotate by -90 font 'sans,8'\n"
+			  "set title 'Modelled cycles per access, by component (bars: modes; "
+			  "clusters: workload, pages)'\n"
+			  "plot %s\n", cli_svg_head, width, plot);
+	free(plot);
+	if (rc < 0)
 		return -1;
-	int rc = cli_gnuplot(tmp, "cycles", script);
+	rc = cli_gnuplot(tmp, "cycles", script);
 	free(script);
 	return rc;
 }
