@@ -35,7 +35,7 @@ struct nw_tlb_tag tlb_ctx_tag(const struct nw_tlb *t, enum nw_map_kind kind, boo
 /* ---- translations: TLB banks and the nested TLB ---- */
 
 /* The entry of structure sid, holding pages of `size`, that serves addr. */
-static struct nw_tlb_entry *xlat_find(struct nw_tlb *t, enum nw_tlb_sid sid, int size,
+static inline struct nw_tlb_entry *xlat_find(struct nw_tlb *t, enum nw_tlb_sid sid, int size,
 				      uint64_t addr)
 {
 	struct tlb_struct *s = &t->s[sid];
@@ -44,7 +44,8 @@ static struct nw_tlb_entry *xlat_find(struct nw_tlb *t, enum nw_tlb_sid sid, int
 
 	for (size_t i = base; i < base + s->sa.ways; i++) {
 		struct nw_tlb_entry *e = &s->ent[i];
-		if (nw_sa_valid(&s->sa, i) && e->size == size && e->addr == base_addr &&
+		/* The address first: it rules out the most ways. */
+		if (e->addr == base_addr && e->size == size && nw_sa_valid(&s->sa, i) &&
 		    tlb_ctx_match(t, e, true)) {
 			nw_sa_touch(&s->sa, i);
 			return e;
@@ -54,7 +55,7 @@ static struct nw_tlb_entry *xlat_find(struct nw_tlb *t, enum nw_tlb_sid sid, int
 }
 
 /* Probe every bank, and in each every size it holds, smallest first. */
-static struct nw_tlb_entry *xlat_lookup(struct nw_tlb *t, enum nw_tlb_sid first, int banks,
+static inline struct nw_tlb_entry *xlat_lookup(struct nw_tlb *t, enum nw_tlb_sid first, int banks,
 					uint64_t addr)
 {
 	for (int b = 0; b < banks; b++) {
