@@ -206,9 +206,13 @@ void nw_hw_probe_close(struct nw_hw_probe *p);
 struct nw_hw_gpa {
 	double adjacent, same_line, same_2m;
 	uint64_t frames_2m;
+	uint64_t pte_lines;   /* distinct host-PTE lines (8 frames each) */
 };
 /* From /proc/self/pagemap (root only: -EPERM and why otherwise). */
 int nw_hw_gpa_chain(const struct nw_hw_probe *p, struct nw_hw_gpa *out, char *why, size_t n);
+/* The frame number of each 4 KiB page of the buffer, in address order,
+ * into pfn[size / 4 KiB]. */
+int nw_hw_gpa_frames(const struct nw_hw_probe *p, uint64_t *pfn, char *why, size_t n);
 
 /* ---- memory latencies for the model (hw/calib.c) ------------------------- */
 

@@ -29,6 +29,8 @@ static void help(void)
 	       "  --model_dram_ns=NS        DRAM latency to model instead of the preset's\n"
 	       "  --model_gpa_seq=F         share of a 4K guest chase's hops that land on the\n"
 	       "                            frame next to the previous one (nestwalk hw: gpa.adjacent)\n"
+	       "  --model_gpa_file=FILE     a 4K guest chase on the frames nestwalk hw --gpa-out\n"
+	       "                            measured (for the working set of FILE's size)\n"
 	       "\n");
 	nw_gb_print_default_help();
 }
@@ -50,6 +52,7 @@ static size_t parse_size(const char *s)
 static uint64_t model_llc;
 static double model_dram_ns;
 static double model_gpa_seq;
+static const char *model_gpa_file;
 
 /* Takes the --hw_* and --model_* flags out of argv; returns -1 on a bad one. */
 static int parse_hw_flags(int *argc, char **argv, struct nw_bench_hw_opts *o)
@@ -98,6 +101,12 @@ static int parse_hw_flags(int *argc, char **argv, struct nw_bench_hw_opts *o)
 				fprintf(stderr, "nestwalk-bench: %s: bad latency\n", a);
 				return -1;
 			}
+		} else if (strncmp(a, "--model_gpa_file=", 17) == 0) {
+			model_gpa_file = a + 17;
+			if (!*model_gpa_file) {
+				fprintf(stderr, "nestwalk-bench: %s: want a file\n", a);
+				return -1;
+			}
 		} else if (strncmp(a, "--model_gpa_seq=", 16) == 0) {
 			char *end;
 
@@ -131,6 +140,8 @@ int main(int argc, char **argv)
 	nw_bench_model_calibrate(model_llc, model_dram_ns);
 	if (model_gpa_seq > 0)
 		nw_bench_model_gpa_seq(model_gpa_seq);
+	if (model_gpa_file)
+		nw_bench_model_gpa_file(model_gpa_file);
 	nw_bench_model_register();
 	nw_gb_run();
 	nw_bench_hw_teardown();

@@ -22,7 +22,9 @@
  * --model_llc=SIZE and --model_dram_ns=NS replace the preset's LLC size
  * and DRAM latency (calibration, recorded as model.calibration), and
  * --model_gpa_seq=F lays a 4 KiB guest's pages out as Linux did on the
- * machine (scatter_gpa; nestwalk hw measures F as gpa.adjacent).
+ * machine (scatter_gpa; nestwalk hw measures F as gpa.adjacent), and
+ * --model_gpa_file=FILE puts them on the very frames they had there
+ * (gpa_replay; nestwalk hw --gpa-out writes FILE).
  * Counters: cycles_per_access, ns_per_access, the cycles.* parts per
  * access, walks, walk.refs.*, mem.pt.<level> (where the walks' table lines
  * were found) and ntlb.hits per access; on penalty entries,
@@ -55,6 +57,8 @@ static double model_dram_ns;
 /* The share of hops whose 4 KiB guest page is next, guest-physically, to
  * the previous hop's (0: the world's own layout, gPA = VA + base). */
 static double model_gpa_seq;
+/* Or the frame numbers nestwalk hw --gpa-out wrote for a 4 KiB buffer. */
+static const char *model_gpa_file;
 /* Modelled cycles per access, [gmax][hmax][ws], NAN until measured. */
 static double model_cycles[3][3][MODEL_NWS];
 
@@ -100,6 +104,12 @@ void nw_bench_model_gpa_seq(double seq)
 	snprintf(v, sizeof(v), "%.3f of the hops of a 4 KiB guest chase land on the frame next to the "
 		 "previous hop's", seq);
 	nw_gb_add_custom_context("model.gpa_seq", v);
+}
+
+void nw_bench_model_gpa_file(const char *path)
+{
+	model_gpa_file = path;
+	nw_gb_add_custom_context("model.gpa_file", path);
 }
 
 void nw_bench_model_register(void)
@@ -225,6 +235,81 @@ static int scatter_gpa(struct nw_bench_world *w, const struct offsets *o, double
 	return rc;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The measured layout (--model_gpa_file): the pages' frame numbers, in
+ * address order, and the distinct 2 MiB frames they use, sorted. */
+struct gpa_replay {
+	uint64_t *pfn, *frame;
+	size_t pages, frames;
+};
+
+/* Loads the file if it describes a buffer of ws: 1; 0 if it is for another
+ * size; a negative errno on error. */
+static int gpa_load(const char *path, uint64_t ws, struct gpa_replay *g)
+{
+	FILE *f = fopen(path, "rb");
+	long len;
+
+	memset(g, 0, sizeof(*g));
+	if (!f)
+		return -2;
+	if (fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
+		fclose(f);
+		return -5;
+	}
+	g->pages = (size_t)len / sizeof(uint64_t);
+	if (g->pages != ws / NW_PAGE_SIZE) {
+		fclose(f);
+		return 0;
+	}
+	g->pfn = malloc(g->pages * sizeof(uint64_t));
+	g->frame = malloc(g->pages * sizeof(uint64_t));
+	if (!g->pfn || !g->frame || fread(g->pfn, sizeof(uint64_t), g->pages, f) != g->pages) {
+		fclose(f);
+		free(g->pfn);
+		free(g->frame);
+		return -12;
+	}
+	fclose(f);
+	for (size_t i = 0; i < g->pages; i++)
+		g->frame[i] = g->pfn[i] >> 9;
+	qsort(g->frame, g->pages, sizeof(uint64_t), cmp_u64);
+	for (size_t i = 0; i < g->pages; i++)
+		if (g->frames == 0 || g->frame[g->frames - 1] != g->frame[i])
+			g->frame[g->frames++] = g->frame[i];
+	return 1;
+}
+
+/*
+ * Puts each guest page where the machine had it: the measured 2 MiB frames,
+ * renumbered densely from the world's data base, and the page's place in
+ * its frame as measured. So the model's host tables see the same host-PTE
+ * lines and host page tables shared as the machine's did (only the gaps
+ * between the frames are gone). The world maps frames x 2 MiB.
+ */
+static int gpa_replay(struct nw_bench_world *w, const struct gpa_replay *g)
+{
+	struct nw_attr grw = {.prot = NW_PROT_RWX | NW_PROT_U};
+	int rc = 0;
+
+	for (size_t i = 0; i < g->pages && rc == 0; i++) {
+		uint64_t key = g->pfn[i] >> 9;
+		const uint64_t *f = bsearch(&key, g->frame, g->frames, sizeof(uint64_t), cmp_u64);
+		uint64_t gpa = NW_BENCH_DATA_GPA + (uint64_t)(f - g->frame) * (2u << 20) +
+			       (g->pfn[i] & 511) * NW_PAGE_SIZE;
+
+		rc = nw_pt_map(&w->guest, i * NW_PAGE_SIZE, gpa, NW_PAGE_SIZE, &grw,
+			       NW_MAP_MAX_4K | NW_MAP_REPLACE, NULL);
+	}
+	return rc;
+}
+
 static void bm_chase_model(struct nw_gb_state *st, void *user)
 {
 	const struct model_case *c = user;
@@ -250,13 +335,40 @@ static void bm_chase_model(struct nw_gb_state *st, void *user)
 		nw_gb_skip_with_error(st, "cannot lay out the chain (memory?)");
 		return;
 	}
-	if (nw_bench_world_init(&w, 4, 4, ws, c->gmax, c->hmax) < 0) {
+	struct gpa_replay g = {0};
+	uint64_t world_ws = ws;
+	size_t replayed = 0;
+	int gl = 0;
+
+	if (c->gmax == NW_MAP_MAX_4K && model_gpa_file &&
+	    (gl = gpa_load(model_gpa_file, ws, &g)) < 0) {
+		free(o.off);
+		nw_gb_skip_with_error(st, "cannot read --model_gpa_file");
+		return;
+	}
+	if (gl == 1 && (uint64_t)g.frames * (2u << 20) > world_ws)
+		world_ws = (uint64_t)g.frames * (2u << 20);
+	if (nw_bench_world_init(&w, 4, 4, world_ws, c->gmax, c->hmax) < 0) {
+		free(g.pfn);
+		free(g.frame);
 		free(o.off);
 		nw_gb_skip_with_error(st, "cannot build the 2D world (memory?)");
 		return;
 	}
 	w.wk.flags &= ~NW_TLB_WALK_NO_DATA; /* charge the data line too */
-	if (c->gmax == NW_MAP_MAX_4K && model_gpa_seq > 0 && scatter_gpa(&w, &o, model_gpa_seq) < 0) {
+	if (gl == 1) {
+		int rc = gpa_replay(&w, &g);
+
+		free(g.pfn);
+		free(g.frame);
+		replayed = g.frames;
+		if (rc < 0) {
+			nw_bench_world_destroy(&w);
+			free(o.off);
+			nw_gb_skip_with_error(st, "cannot replay the measured layout (memory?)");
+			return;
+		}
+	} else if (c->gmax == NW_MAP_MAX_4K && model_gpa_seq > 0 && scatter_gpa(&w, &o, model_gpa_seq) < 0) {
 		nw_bench_world_destroy(&w);
 		free(o.off);
 		nw_gb_skip_with_error(st, "cannot lay the guest pages out (memory?)");
@@ -306,6 +418,8 @@ static void bm_chase_model(struct nw_gb_state *st, void *user)
 		for (int l = 0; l < NW_MEM_LEVELS; l++)
 			nw_gb_counter(st, where[l], (double)(s1.mem_pt[l] - s0.mem_pt[l]) / acc, 0, 0);
 		nw_gb_counter(st, "ntlb.hits", (double)(s1.ntlb_hits - s0.ntlb_hits) / acc, 0, 0);
+		if (replayed)
+			nw_gb_counter(st, "gpa.frames_2m", (double)replayed, 0, 0);
 		nw_gb_set_items_processed(st, (int64_t)(2 * o.n));
 		nw_gb_set_label(st, label);
 		model_cycles[c->gmax][c->hmax][c->ws_idx] = cyc;

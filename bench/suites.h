@@ -42,6 +42,8 @@ void nw_bench_model_calibrate(uint64_t llc_bytes, double dram_ns);
 /* The model suite lays a 4 KiB guest chase out with this share of hops on
  * the next frame (suite_model.c: scatter_gpa). */
 void nw_bench_model_gpa_seq(double seq);
+/* Or on the frames of FILE (nestwalk hw --gpa-out; suite_model.c: gpa_replay). */
+void nw_bench_model_gpa_file(const char *path);
 
 /* A 2D world: guest x86-64 tables in guest memory (GPA [0, DATA_GPA)) over
  * an EPT, with guest-virtual [0, ws) mapped to GPA DATA_GPA + [0, ws). Data

@@ -55,6 +55,7 @@ struct hw_opts {
 	bool may_reserve;
 	bool json_stdout;
 	const char *out;
+	const char *gpa_out;  /* PREFIX: each 4k point's frame numbers to PREFIX-<ws>.gpa */
 	bool quiet;
 	const char *event[NW_PERF_NWALK];
 };
@@ -99,6 +100,10 @@ static void usage(FILE *f)
 		"                        SIGTERM or SIGHUP)\n"
 		"  --event COUNTER=EVENT count COUNTER (dtlb_walks, walk_cycles,\n"
 		"                        ept_walk_cycles) with this libpfm4 event\n"
+		"  --gpa-out PREFIX      write each 4k point's page frame numbers (root only),\n"
+		"                        one little-endian 64-bit number per 4 KiB page in\n"
+		"                        address order, to PREFIX-<ws>.gpa (the model replays\n"
+		"                        them: nestwalk-bench --model_gpa_file)\n"
 		"  -j, --json            print the JSON on stdout instead of the table\n"
 		"  -o, --out FILE        also write the JSON to FILE (for 'nestwalk report')\n"
 		"  -q, --quiet           no progress bar\n"
@@ -181,7 +186,7 @@ static int parse_event(const char *s, const char *event[NW_PERF_NWALK])
 static int parse_args(int argc, char **argv, struct hw_opts *o)
 {
 	enum { OPT_MIN = 256, OPT_MAX, OPT_PAGES, OPT_SAMPLES, OPT_CPU, OPT_NORES, OPT_EVENT, OPT_LINES, OPT_ROUNDS,
-	       OPT_PAIRED, OPT_CALIB };
+	       OPT_PAIRED, OPT_CALIB, OPT_GPA_OUT };
 	static const struct option opts[] = {
 		{ "min", required_argument, NULL, OPT_MIN },
 		{ "max", required_argument, NULL, OPT_MAX },
@@ -193,6 +198,7 @@ static int parse_args(int argc, char **argv, struct hw_opts *o)
 		{ "rounds", required_argument, NULL, OPT_ROUNDS },
 		{ "paired", no_argument, NULL, OPT_PAIRED },
 		{ "calibrate", required_argument, NULL, OPT_CALIB },
+		{ "gpa-out", required_argument, NULL, OPT_GPA_OUT },
 		{ "event", required_argument, NULL, OPT_EVENT },
 		{ "json", no_argument, NULL, 'j' },
 		{ "out", required_argument, NULL, 'o' },
@@ -238,6 +244,7 @@ static int parse_args(int argc, char **argv, struct hw_opts *o)
 			o->rounds = (unsigned)v;
 			break;
 		case OPT_PAIRED: o->paired = true; break;
+		case OPT_GPA_OUT: o->gpa_out = optarg; break;
 		case OPT_CALIB:
 			if (cli_u64(optarg, 1, HW_CALIB_MAX, &v))
 				return cli_usage(CMD, "--calibrate: '%s' is not a count in 1..%d", optarg, HW_CALIB_MAX);
@@ -314,6 +321,24 @@ struct point {
 	bool counted[NW_PERF_MAX];
 };
 
+/* --gpa-out: the point's frame numbers, for the model to replay. A failure
+ * only costs the file, and says so. */
+static void write_gpa(const char *prefix, struct point *p, uint64_t ws)
+{
+	size_t pages = (size_t)(ws / 4096);
+	uint64_t *pfn = malloc(pages * sizeof(*pfn));
+	char path[4096], why[200] = "";
+	FILE *f = NULL;
+
+	snprintf(path, sizeof(path), "%s-%llu.gpa", prefix, (unsigned long long)ws);
+	if (!pfn || nw_hw_gpa_frames(&p->probe, pfn, why, sizeof(why)) < 0 || !(f = fopen(path, "wb")) ||
+	    fwrite(pfn, sizeof(*pfn), pages, f) != pages)
+		fprintf(stderr, "nestwalk hw: --gpa-out: %s: %s\n", path, why[0] ? why : strerror(errno));
+	if (f && fclose(f))
+		fprintf(stderr, "nestwalk hw: --gpa-out: %s: %s\n", path, strerror(errno));
+	free(pfn);
+}
+
 static int open_point(struct hw_run *r, struct point *p, uint64_t ws, uint64_t need)
 {
 	struct nw_hw_probe_opts po = { .may_reserve = r->o->may_reserve, .lines = r->o->lines };
@@ -331,6 +356,8 @@ static int open_point(struct hw_run *r, struct point *p, uint64_t ws, uint64_t n
 	p->open = err == 0;
 	if (p->open && nw_hw_gpa_chain(&p->probe, &p->gpa, p->gpa_why, sizeof(p->gpa_why)) < 0 && !p->gpa_why[0])
 		snprintf(p->gpa_why, sizeof(p->gpa_why), "unknown");
+	if (p->open && p->kind == NW_HW_4K && r->o->gpa_out && !p->gpa_why[0])
+		write_gpa(r->o->gpa_out, p, ws);
 	for (int i = 0; i < NW_PERF_MAX; i++)
 		p->counted[i] = true;
 	return err;
@@ -454,9 +481,10 @@ static json_t *finish_point(struct hw_run *r, struct point *p, uint64_t ws)
 	if (p->gpa_why[0])
 		json_object_set_new(pt, "gpa_unavailable", json_string(p->gpa_why));
 	else
-		json_object_set_new(pt, "gpa", json_pack("{s:f, s:f, s:f, s:I}", "adjacent", p->gpa.adjacent,
+		json_object_set_new(pt, "gpa", json_pack("{s:f, s:f, s:f, s:I, s:I}", "adjacent", p->gpa.adjacent,
 							 "same_pte_line", p->gpa.same_line, "same_2m",
-							 p->gpa.same_2m, "frames_2m", (json_int_t)p->gpa.frames_2m));
+							 p->gpa.same_2m, "frames_2m", (json_int_t)p->gpa.frames_2m,
+							 "pte_lines", (json_int_t)p->gpa.pte_lines));
 	if (p->kind == NW_HW_THP && p->probe.thp_fraction >= 0)
 		json_object_set_new(pt, "thp_fraction", json_real(p->probe.thp_fraction));
 	if (p->kind == NW_HW_2M || p->kind == NW_HW_1G)

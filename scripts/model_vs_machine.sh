@@ -7,11 +7,13 @@
 # 1. RUNS times (default 8): nestwalk hw at 1, 2 and 4 GiB, 4k and 2m mapped
 #    at once and timed in turn (--paired, 9 rounds), with the DRAM latency
 #    and the LLC share measured between the rounds (--calibrate 3) and the
-#    4K buffer's guest-physical layout (gpa.adjacent; root only). SCHED_FIFO
-#    when root. hugetlb pages are reserved for the run and given back.
+#    4K buffer's guest-physical layout (its frame numbers, --gpa-out, and
+#    gpa.adjacent; root only). SCHED_FIFO when root. hugetlb pages are
+#    reserved for the run and given back.
 # 2. Afterwards, nothing else of ours running: for each run and size, the
 #    model suite on the host preset with that run's measured DRAM latency,
-#    LLC share and layout (--model_dram_ns, --model_llc, --model_gpa_seq).
+#    LLC share and layout (--model_dram_ns, --model_llc, and --model_gpa_file,
+#    or --model_gpa_seq when the frames are not known).
 # 3. A table: measured (median of the paired rounds, with the bootstrap 95%
 #    interval) against modelled, and per size the median over runs.
 # A run whose OUT_DIR/hw-N.json exists is not measured again.
@@ -32,7 +34,7 @@ for i in $(seq "$runs"); do
 		continue
 	fi
 	"${fifo[@]}" "$nw" hw --min 1G --max 4G --pages 4k,2m --paired --rounds 9 --calibrate 3 -q \
-		--out "$out/hw-$i.json" >/dev/null
+		--gpa-out "$out/gpa-$i" --out "$out/hw-$i.json" >/dev/null
 	echo "measured run $i of $runs" >&2
 done
 
@@ -49,8 +51,12 @@ for i in $(seq "$runs"); do
 			"\($a.ns_per_access) \($b.ns_per_access) \($p.walk_penalty_ns) \($p.walk_penalty_ci95[0]) " +
 			"\($p.walk_penalty_ci95[1]) \($c.dram_ns_median) \([$c.llc_bytes_median, 65536] | max) " +
 			"\([$a.gpa.adjacent // 0, 0.999] | min)"' "$out/hw-$i.json")
+		# The 4K buffer's own frames when --gpa-out could write them, else
+		# only their measured adjacency.
+		layout=(--model_gpa_seq="$gpa")
+		[ -s "$out/gpa-$i-$ws.gpa" ] && layout=(--model_gpa_file="$out/gpa-$i-$ws.gpa")
 		"$bench" "--benchmark_filter=^model/(chase|penalty)/.*h4k/${g}G/" --model_llc="$llc" \
-			--model_dram_ns="$dram" --model_gpa_seq="$gpa" --benchmark_format=json \
+			--model_dram_ns="$dram" "${layout[@]}" --benchmark_format=json \
 			>"$out/model-$i-${g}G.json" 2>/dev/null
 		read -r p4 p2 pp < <(jq -r --arg g "${g}G" '[.benchmarks[] | {(.name | split("/iterations")[0]): .}] |
 			add as $b | "\($b["model/chase/g4k/h4k/" + $g].ns_per_access) " +

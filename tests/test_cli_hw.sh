@@ -78,7 +78,7 @@ jq -e "$median_rule" "$tmp/bad_r.json" >/dev/null &&
 # bootstrap interval and range; --calibrate adds the latencies (flushed
 # lines slower than L2-warm ones: physics).
 "$nw" hw --min 64K --max 128K --pages 4k,thp --paired --rounds 3 --calibrate 1 --no-reserve -q --json \
-	>"$tmp/paired.json" 2>"$tmp/err" || fail "hw --paired failed: $(cat "$tmp/err")"
+	--gpa-out "$tmp/g" >"$tmp/paired.json" 2>"$tmp/err" || fail "hw --paired failed: $(cat "$tmp/err")"
 pair_rule='(.hw.points | map(select(.status == "ok"))) as $p |
 	[$p[] | (.round_ns | length) == 3 and .ns_per_access == (.round_ns | sort | .[1])] + 
 	[.hw.penalty[] | . as $e |
@@ -111,6 +111,25 @@ jq -e "$gpa_rule" "$tmp/paired.json" >/dev/null || fail "a point's gpa layout is
 jq '(.hw.points[] | select(.gpa) | .gpa.same_2m) = -1 | (.hw.points[] | select(.gpa_unavailable) |
 	.gpa_unavailable) = ""' "$tmp/paired.json" >"$tmp/bad_g.json"
 jq -e "$gpa_rule" "$tmp/bad_g.json" >/dev/null && fail "negative control: the gpa rule accepts an impossible layout"
+# --gpa-out: a file of one 64-bit frame number per 4 KiB page for each 4k
+# point whose layout is known, none for the others (truncating one is the
+# control).
+gpa_files() {
+	for ws in 65536 131072; do
+		known=$(jq --argjson ws $ws '[.hw.points[] | select(.kind == "4k" and .ws == $ws and .gpa)] | length' \
+			"$tmp/paired.json")
+		if [ "$known" = 1 ]; then
+			[ "$(stat -c %s "$tmp/g-$ws.gpa" 2>/dev/null)" = $((ws / 4096 * 8)) ] || return 1
+		else
+			[ ! -e "$tmp/g-$ws.gpa" ] || return 1
+		fi
+	done
+}
+gpa_files || fail "--gpa-out: a file is missing or of the wrong size"
+if [ -e "$tmp/g-65536.gpa" ]; then
+	truncate -s 8 "$tmp/g-65536.gpa"
+	gpa_files && fail "negative control: the --gpa-out check accepts a truncated file"
+fi
 
 # The table, and the progress bar: only on a terminal.
 "$nw" hw --min 16K --max 32K --samples 2 >"$tmp/table" 2>"$tmp/err2" || fail "hw (table) failed"

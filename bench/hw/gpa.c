@@ -54,12 +54,42 @@ static int cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+int nw_hw_gpa_frames(const struct nw_hw_probe *p, uint64_t *pfn, char *why, size_t n)
+{
+	size_t pages = p->buf.size / NW_4K;
+	int fd, err = 0;
+
+	if (!pages) {
+		nw_why(why, n, "no buffer");
+		return -EINVAL;
+	}
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 ||
+	    pread(fd, pfn, pages * sizeof(*pfn), (off_t)((uintptr_t)p->buf.base / NW_4K * sizeof(*pfn))) !=
+		    (ssize_t)(pages * sizeof(*pfn))) {
+		err = -errno;
+		nw_why(why, n, "reading /proc/self/pagemap: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return err ? err : -EIO;
+	}
+	close(fd);
+	for (size_t i = 0; i < pages; i++) {
+		if (!(pfn[i] & PM_PRESENT) || !(pfn[i] & PM_PFN_MASK)) {
+			nw_why(why, n, "pagemap shows no frame numbers (they are for root only)");
+			return -EPERM;
+		}
+		pfn[i] &= PM_PFN_MASK;
+	}
+	return 0;
+}
+
 int nw_hw_gpa_chain(const struct nw_hw_probe *p, struct nw_hw_gpa *out, char *why, size_t n)
 {
 	size_t pages = p->buf.size / NW_4K;
 	uint64_t *pfn;
 	struct gpa_walk g = {.first = true};
-	int fd, err = 0;
+	int err;
 
 	memset(out, 0, sizeof(*out));
 	if (!pages || !p->chase.nodes) {
@@ -71,22 +101,8 @@ int nw_hw_gpa_chain(const struct nw_hw_probe *p, struct nw_hw_gpa *out, char *wh
 		nw_why(why, n, "out of memory for %zu frame numbers", pages);
 		return -ENOMEM;
 	}
-	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (fd < 0 ||
-	    pread(fd, pfn, pages * sizeof(*pfn), (off_t)((uintptr_t)p->buf.base / NW_4K * sizeof(*pfn))) !=
-		    (ssize_t)(pages * sizeof(*pfn))) {
-		err = -errno;
-		nw_why(why, n, "reading /proc/self/pagemap: %s", strerror(errno));
+	if ((err = nw_hw_gpa_frames(p, pfn, why, n)) < 0)
 		goto out;
-	}
-	for (size_t i = 0; i < pages; i++) {
-		if (!(pfn[i] & PM_PRESENT) || !(pfn[i] & PM_PFN_MASK)) {
-			err = -EPERM;
-			nw_why(why, n, "pagemap shows no frame numbers (they are for root only)");
-			goto out;
-		}
-		pfn[i] &= PM_PFN_MASK;
-	}
 	g.pfn = pfn;
 	if ((err = nw_chase_layout(p->buf.size, p->chase.lines, p->chase.seed, visit, &g)) < 0) {
 		nw_why(why, n, "laying out the chain: %s", strerror(-err));
@@ -96,12 +112,12 @@ int nw_hw_gpa_chain(const struct nw_hw_probe *p, struct nw_hw_gpa *out, char *wh
 	out->same_line = g.hops ? (double)g.same_line / (double)g.hops : 0;
 	out->same_2m = g.hops ? (double)g.same_2m / (double)g.hops : 0;
 	qsort(pfn, pages, sizeof(*pfn), cmp_u64);
-	out->frames_2m = 1;
-	for (size_t i = 1; i < pages; i++)
+	out->frames_2m = out->pte_lines = 1;
+	for (size_t i = 1; i < pages; i++) {
 		out->frames_2m += pfn[i] >> 9 != pfn[i - 1] >> 9;
+		out->pte_lines += pfn[i] >> 3 != pfn[i - 1] >> 3;
+	}
 out:
-	if (fd >= 0)
-		close(fd);
 	free(pfn);
 	return err;
 }
