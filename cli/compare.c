@@ -121,12 +121,14 @@ static json_t *list_json(const struct list *l)
 static json_t *cell_figures(const struct nw_run_result *r)
 {
 	json_t *o = json_object();
-	uint64_t acc = 0, v;
+	uint64_t acc, v;
+	double total = 0;
 
 	for (size_t i = 0; i < r->nfigures; i++)
 		if (strncmp(r->figures[i].name, "run.", 4))
 			json_object_set_new(o, r->figures[i].name, json_real(r->figures[i].value));
-	nw_run_stat(r, "accesses", &acc);
+	nw_run_figure(r, "access.total", &total);
+	acc = (uint64_t)total;
 	json_object_set_new(o, "accesses", json_integer((json_int_t)acc));
 	for (int i = 0; cli_cycle_parts[i]; i++) {
 		char name[64];

@@ -257,7 +257,7 @@ static uint64_t st(const struct nw_stat *s, size_t n, const char *name)
 static void summary(const struct nw_run_cfg *c, const struct nw_run_result *r)
 {
 	char spec[256];
-	uint64_t acc = st(r->stats, r->nstats, "accesses");
+	uint64_t acc = (uint64_t)fig(r, "access.total");
 
 	nw_workload_format(&c->wl, spec, sizeof(spec));
 	printf("workload           %s\n", spec);
