@@ -411,7 +411,8 @@ static void run_pass(struct hw_run *r, struct point *p, unsigned round)
 	uint64_t loads = p->probe.loads, nodes = p->probe.chase.nodes;
 	uint64_t chunk = nodes < loads ? nodes / NW_CHASE_UNROLL * NW_CHASE_UNROLL : loads;
 	unsigned nchunks = chunk ? (unsigned)(nodes / chunk) : 0, k;
-	double *t = calloc(nchunks ? nchunks : 1, sizeof(double)), sum = 0, med;
+	/* The chunks' times, then a sorted copy. */
+	double *t = calloc(nchunks ? 2 * (size_t)nchunks : 1, sizeof(double)), sum = 0, med;
 
 	if (!t || !nchunks) {
 		free(t);
@@ -430,8 +431,8 @@ static void run_pass(struct hw_run *r, struct point *p, unsigned round)
 	 * start for every kind in the next round too. */
 	p->probe.p = nw_chase_follow(p->probe.p, nodes - (uint64_t)nchunks * chunk);
 	p->probe.samples += nchunks;
-	double sorted[nchunks];
-	memcpy(sorted, t, sizeof(sorted));
+	double *sorted = t + nchunks;
+	memcpy(sorted, t, nchunks * sizeof(double));
 	qsort(sorted, nchunks, sizeof(double), cmp_double);
 	med = nchunks % 2 ? sorted[nchunks / 2] : (sorted[nchunks / 2 - 1] + sorted[nchunks / 2]) / 2;
 	for (k = 0; k < nchunks; k++) {
