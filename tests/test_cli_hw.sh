@@ -77,7 +77,7 @@ jq -e "$median_rule" "$tmp/bad_r.json" >/dev/null &&
 # the penalty the median of the rounds' paired differences, inside its
 # bootstrap interval and range; --calibrate adds the latencies (flushed
 # lines slower than L2-warm ones: physics).
-"$nw" hw --min 64K --max 128K --pages 4k,thp --paired --rounds 3 --calibrate 1 --no-reserve -q --json \
+"$nw" hw --min 64K --max 128K --pages 4k,thp --paired --rounds 3 --calibrate 3 --no-reserve -q --json \
 	--gpa-out "$tmp/g" >"$tmp/paired.json" 2>"$tmp/err" || fail "hw --paired failed: $(cat "$tmp/err")"
 pair_rule='(.hw.points | map(select(.status == "ok"))) as $p |
 	[$p[] | (.round_ns | length) == 3 and .ns_per_access == (.round_ns | sort | .[1])] + 
