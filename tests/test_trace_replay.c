@@ -4,7 +4,8 @@
  *
  * A synthetic program-like trace (code, a heap, a stack far away) runs in
  * native, ept, npt and shadow mode. Every mode must replay the same
- * operations (records + modifies), demand-fault exactly the 4 KiB pages
+ * operations (records + modifies), make the same guest loads and stores,
+ * demand-fault exactly the 4 KiB pages
  * the trace touches (2 MiB pages with huge=1), load the same checksum and
  * no value that differs from what was stored. Two traces run as two
  * processes with context switches; loops=N replays N times with no new
@@ -112,6 +113,7 @@ static int remove_files(void **state)
 struct outcome {
 	uint64_t ops, demand, checksum, mismatches, switches;
 	uint64_t measured_switches;     /* switches are operations too */
+	uint64_t accesses;              /* the guest's loads and stores, measured */
 };
 
 static uint64_t stat_of(const struct nw_stat *s, size_t n, const char *name)
@@ -147,6 +149,8 @@ static int run_spec(const char *spec, enum nw_vm_mode mode, unsigned vcpus, int 
 		o->mismatches = res->mismatches;
 		o->switches = stat_of(res->total, res->ntotal, "guest.switches");
 		o->measured_switches = stat_of(res->stats, res->nstats, "guest.switches");
+		o->accesses = stat_of(res->stats, res->nstats, "access.loads") +
+			      stat_of(res->stats, res->nstats, "access.stores");
 	}
 	free(res);
 	return rc;
@@ -169,6 +173,8 @@ static void test_modes_agree(void **state)
 		assert_int_equal(o[m].demand, pages_a);
 		assert_int_equal(o[m].mismatches, 0);
 		assert_true(o[m].checksum == o[0].checksum);
+		assert_int_equal(o[m].accesses, o[0].accesses);
+		assert_true(o[m].accesses >= o[m].ops);
 	}
 }
 

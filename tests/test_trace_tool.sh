@@ -3,8 +3,9 @@
 # valgrind's lackey (a few million accesses), describe it with trace info,
 # and replay it in native, ept, npt and shadow mode. The modes must agree on
 # the accesses replayed (the trace's records plus one more for each modify,
-# from trace info), the pages touched (demand-zero faults = 4 KiB pages of
-# the trace), the checksum, and no load may differ from what was stored.
+# from trace info), the guest's loads and stores (its kernel's included),
+# the pages touched (demand-zero faults = 4 KiB pages of the trace), the
+# checksum, and no load may differ from what was stored.
 # Also: --limit, import of a saved lackey log, and bad input (exit 2, one
 # line naming the offset or line). Skips (77) only without valgrind.
 # Usage: test_trace_tool.sh PATH/TO/nestwalk
@@ -58,27 +59,29 @@ jq -e '.bytes_per_record < 2' "$tmp/info.json" >/dev/null || fail "$bpr bytes pe
 grep -q "reuse distance   median" "$tmp/info.txt" || fail "no reuse distance in trace info"
 
 # ---- replay in every mode ----
-# figures MODE [SPEC]: "ops demand checksum mismatches" of a replay.
+# figures MODE [SPEC]: "ops demand checksum mismatches accesses" of a replay;
+# accesses are the guest's loads and stores (its kernel's included).
 figures() {
 	local spec=${2:-trace:$tmp/sort.nwt}
 	"$nw" run -q --mode "$1" --workload "$spec" --json "$tmp/run.json" 2>"$tmp/run.err" ||
-		{ fail "replay in $1: $(cat "$tmp/run.err")"; echo "x x x x"; return; }
-	jq -r '"\(.stats["workload.ops"]) \(.stats_total["guest.faults.demand"]) \(.stats["workload.checksum"]) \(.stats["workload.mismatches"])"' "$tmp/run.json"
+		{ fail "replay in $1: $(cat "$tmp/run.err")"; echo "x x x x x"; return; }
+	jq -r '"\(.stats["workload.ops"]) \(.stats_total["guest.faults.demand"]) \(.stats["workload.checksum"]) \(.stats["workload.mismatches"]) \(.stats["access.loads"] + .stats["access.stores"])"' "$tmp/run.json"
 }
 want_ops=$((records + modifies))
 ref=""
 for mode in native ept npt shadow; do
-	read -r ops demand sum mism <<<"$(figures $mode)"
-	echo "$mode: ops $ops, demand faults $demand, checksum $sum, mismatches $mism"
+	read -r ops demand sum mism acc <<<"$(figures $mode)"
+	echo "$mode: ops $ops, guest accesses $acc, demand faults $demand, checksum $sum, mismatches $mism"
 	[ "$ops" = "$want_ops" ] || fail "$mode replayed $ops accesses, want $want_ops"
+	[ "$acc" -ge "$ops" ] 2>/dev/null || fail "$mode: $acc guest accesses for $ops replayed"
 	[ "$demand" = "$pages" ] || fail "$mode faulted $demand pages in, the trace touches $pages"
 	[ "$mism" = 0 ] || fail "$mode: $mism loads differed from what was stored"
-	[ -z "$ref" ] && ref="$ops $demand $sum"
-	[ "$ops $demand $sum" = "$ref" ] || fail "$mode disagrees: $ops $demand $sum vs $ref"
+	[ -z "$ref" ] && ref="$ops $demand $sum $acc"
+	[ "$ops $demand $sum $acc" = "$ref" ] || fail "$mode disagrees: $ops $demand $sum $acc vs $ref"
 done
 # Negative control: the same comparison must see a different replay.
-read -r ops demand sum mism <<<"$(figures ept "trace:$tmp/sort.nwt:loops=2")"
-[ "$ops $demand $sum" != "$ref" ] || fail "the comparison cannot tell loops=2 from loops=1"
+read -r ops demand sum mism acc <<<"$(figures ept "trace:$tmp/sort.nwt:loops=2")"
+[ "$ops $demand $sum $acc" != "$ref" ] || fail "the comparison cannot tell loops=2 from loops=1"
 # Two processes with context switches.
 "$nw" run -q --mode npt --workload "trace:$tmp/sort.nwt,$tmp/sort.nwt:slice=5000" --json "$tmp/two.json" ||
 	fail "two traces"
