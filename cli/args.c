@@ -32,6 +32,16 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 	return rc;
 }
 
+int cli_bad_option(const char *cmd, int opt, char **argv)
+{
+	if (opt == ':')
+		return cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
+	/* An unknown short option sets optopt; an unknown long one clears it. */
+	if (optopt)
+		return cli_usage(cmd, "unknown option '-%c' (try 'nestwalk %s --help')", optopt, cmd);
+	return cli_usage(cmd, "unknown option '%s' (try 'nestwalk %s --help')", argv[optind - 1], cmd);
+}
+
 int cli_fail(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
@@ -128,6 +138,14 @@ int cli_shadow_cfg(const char *cmd, const char *const val[CLI_SHADOW_NOPTS],
 	if (val[CLI_SHADOW_CHECK])
 		s->checker = true;
 	return 0;
+}
+
+bool cli_shadow_opt(int opt, const char *val[CLI_SHADOW_NOPTS])
+{
+	if (opt < CLI_OPT_SHADOW || opt >= CLI_OPT_SHADOW + CLI_SHADOW_NOPTS)
+		return false;
+	val[opt - CLI_OPT_SHADOW] = optarg ? optarg : "on";
+	return true;
 }
 
 const char *cli_vendor_name(enum nw_vendor v)

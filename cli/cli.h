@@ -29,6 +29,10 @@ int cli_run(int argc, char **argv);
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print "nestwalk CMD: message" on stderr and return CLI_FAIL. */
 int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* getopt_long's ':' (a value missing) or anything else it returned that the
+ * subcommand does not know (an unknown option): the one-line message naming
+ * the option, and CLI_USAGE. */
+int cli_bad_option(const char *cmd, int opt, char **argv);
 /* A decimal (or 0x hex) integer in [min, max]: 0, or -EINVAL. */
 int cli_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* "4k" "2m" "1g" "mixed" -> NW_PAGE_* (0: mixed); -EINVAL otherwise. */
@@ -65,6 +69,9 @@ enum { CLI_SHADOW_UNSYNC, CLI_SHADOW_LARGE, CLI_SHADOW_ROOTS, CLI_SHADOW_FLOOD, 
  * with a message naming the option. */
 int cli_shadow_cfg(const char *cmd, const char *const val[CLI_SHADOW_NOPTS],
 		   struct nw_vm_shadow_cfg *s);
+/* When opt (from getopt_long) is a shadow switch, keep its value in val
+ * ("on" for --shadow-check) and return true. */
+bool cli_shadow_opt(int opt, const char *val[CLI_SHADOW_NOPTS]);
 
 /* ---- json.c: results as JSON, every figure by its stable name ---- */
 

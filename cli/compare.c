@@ -236,15 +236,10 @@ int cli_compare(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return CLI_OK;
-		case ':':
-			return cli_usage(CMD, "option '%s' needs a value", argv[optind - 1]);
 		default:
-			if (opt >= CLI_OPT_SHADOW && opt < CLI_OPT_SHADOW + CLI_SHADOW_NOPTS) {
-				shadow_opt[opt - CLI_OPT_SHADOW] = optarg ? optarg : "on";
+			if (cli_shadow_opt(opt, shadow_opt))
 				break;
-			}
-			return cli_usage(CMD, "unknown option '%s' (try 'nestwalk compare --help')",
-					 argv[optind - 1]);
+			return cli_bad_option(CMD, opt, argv);
 		}
 	}
 	if (optind < argc)

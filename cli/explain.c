@@ -529,11 +529,8 @@ static int parse_args(int argc, char **argv, struct explain_cfg *c, bool *help)
 		case 'h':
 			*help = true;
 			return CLI_OK;
-		case ':':
-			return cli_usage(CMD, "option '%s' needs a value", argv[optind - 1]);
 		default:
-			return cli_usage(CMD, "unknown option '%s' (try 'nestwalk explain --help')",
-					 argv[optind - 1]);
+			return cli_bad_option(CMD, opt, argv);
 		}
 	}
 	if (optind < argc)

@@ -247,13 +247,8 @@ static int parse_args(int argc, char **argv, struct hw_opts *o)
 		case 'h':
 			usage(stdout);
 			return -1;
-		case ':':
-			return cli_usage(CMD, "option '%s' needs a value", argv[optind - 1]);
 		default:
-			if (optopt)
-				return cli_usage(CMD, "unknown option '-%c' (try 'nestwalk hw --help')", optopt);
-			return cli_usage(CMD, "unknown option '%s' (try 'nestwalk hw --help')",
-					 argv[optind - 1]);
+			return cli_bad_option(CMD, opt, argv);
 		}
 	}
 	if (optind < argc)

@@ -143,11 +143,8 @@ int cli_report(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return CLI_OK;
-		case ':':
-			return cli_usage(CMD, "option '%s' needs a value", argv[optind - 1]);
 		default:
-			return cli_usage(CMD, "unknown option '%s' (try 'nestwalk report --help')",
-					 argv[optind - 1]);
+			return cli_bad_option(CMD, opt, argv);
 		}
 	}
 	if (!out)

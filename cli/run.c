@@ -140,17 +140,10 @@ static int parse_args(int argc, char **argv, struct run_args *a, bool *help)
 		case OPT_VERSION:
 			printf("nestwalk %s\n", NW_VERSION);
 			exit(CLI_OK);
-		case ':':
-			return cli_usage(CMD, "option '%s' needs a value", argv[optind - 1]);
 		default:
-			if (c >= CLI_OPT_SHADOW && c < CLI_OPT_SHADOW + CLI_SHADOW_NOPTS) {
-				a->shadow[c - CLI_OPT_SHADOW] = optarg ? optarg : "on";
+			if (cli_shadow_opt(c, a->shadow))
 				break;
-			}
-			if (optopt)
-				return cli_usage(CMD, "unknown option '-%c' (try 'nestwalk run --help')", optopt);
-			return cli_usage(CMD, "unknown option '%s' (try 'nestwalk run --help')",
-					 argv[optind - 1]);
+			return cli_bad_option(CMD, c, argv);
 		}
 	}
 	if (optind < argc)
