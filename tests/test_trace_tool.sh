@@ -112,6 +112,8 @@ printf 'hello, this is not a trace file, only text\n' >"$tmp/text.nwt"
 expect2 "bad magic at offset 0" trace info "$tmp/text.nwt"
 expect2 "No such file" trace info "$tmp/none.nwt"
 expect2 "needs a command" trace record
+expect2 "no program $tmp/no-such-program to record" trace record -o "$tmp/np.nwt" -- "$tmp/no-such-program"
+[ -e "$tmp/np.nwt" ] && fail "a record of no program left its output behind"
 expect2 "import needs -o" trace import "$tmp/true.log"
 expect2 "expected a zstd level" trace import --level 0 "$tmp/true.log" -o "$tmp/l0.nwt"
 "$nw" trace import -q --level 1 "$tmp/true.log" -o "$tmp/l1.nwt" || fail "import --level 1"
