@@ -360,14 +360,8 @@ int cli_compare(int argc, char **argv)
 	if (tty)
 		cli_progress_done(&prog);
 	json_object_set_new(results, "cells", cells);
-	if (rc == CLI_OK) {
-		char err[512];
-		int r = cli_report_render(results, out, err, sizeof(err));
-		if (r < 0)
-			rc = cli_fail(CMD, "%s", err);
-		else
-			printf("report: %s/report.html\n", out);
-	}
+	if (rc == CLI_OK)
+		rc = cli_report_publish(results, out, CMD);
 	json_decref(results);
 out:
 	list_free(&m->modes);

@@ -70,6 +70,16 @@ int cli_report_render(json_t *results, const char *dir, char *err, size_t errlen
 	return 0;
 }
 
+int cli_report_publish(json_t *results, const char *dir, const char *cmd)
+{
+	char err[512];
+
+	if (cli_report_render(results, dir, err, sizeof(err)) < 0)
+		return cli_fail(cmd, "%s", err);
+	printf("report: %s/report.html\n", dir);
+	return CLI_OK;
+}
+
 /* ---- nestwalk report ---- */
 
 static void usage(FILE *f)
@@ -241,12 +251,7 @@ int cli_report(int argc, char **argv)
 			json_object_set(merged, "hw", hws);
 		if (json_array_size(gbs))
 			json_object_set(merged, "gbench", gbs);
-		char err[512];
-		int r = cli_report_render(merged, out, err, sizeof(err));
-		if (r < 0)
-			rc = cli_fail(CMD, "%s", err);
-		else
-			printf("report: %s/report.html\n", out);
+		rc = cli_report_publish(merged, out, CMD);
 	}
 	json_decref(all);
 	json_decref(hws);

@@ -25,6 +25,10 @@ extern const char *const cli_cycle_parts[];
  */
 int cli_report_render(json_t *results, const char *dir, char *err, size_t errlen);
 
+/* Render results into DIR and print where report.html is: CLI_OK, or
+ * CLI_FAIL with cmd's one-line message. */
+int cli_report_publish(json_t *results, const char *dir, const char *cmd);
+
 /* Is gnuplot on PATH? */
 int cli_have_gnuplot(void);
 
@@ -45,6 +49,8 @@ bool cli_cell_ok(json_t *cell);
 json_t *cli_cell_native(json_t *cells, json_t *cell);
 double cli_cell_slowdown(json_t *cells, json_t *cell);
 bool cli_cell_same_group(json_t *a, json_t *b);
+/* Is cells[i] the first ok cell of its workload, pages and CPU? */
+bool cli_cell_opens_group(json_t *cells, size_t i);
 
 /* The table every output of the comparison shares. */
 struct cli_column {

@@ -68,3 +68,19 @@ bool cli_cell_same_group(json_t *a, json_t *b)
 	       !strcmp(cli_cell_field(a, "pages"), cli_cell_field(b, "pages")) &&
 	       !strcmp(cli_cell_field(a, "cpu"), cli_cell_field(b, "cpu"));
 }
+
+bool cli_cell_opens_group(json_t *cells, size_t i)
+{
+	json_t *c = json_array_get(cells, i), *d;
+	size_t j;
+
+	if (!cli_cell_ok(c))
+		return false;
+	json_array_foreach(cells, j, d) {
+		if (j >= i)
+			break;
+		if (cli_cell_ok(d) && cli_cell_same_group(c, d))
+			return false;
+	}
+	return true;
+}

@@ -156,15 +156,8 @@ int cli_chart_cycles(const char *tmp, json_t *cells)
 	}
 	unsigned block = 0;
 	json_array_foreach(cells, i, c) {
-		bool first = cli_cell_ok(c); /* the first ok cell of its group opens the block */
-		json_array_foreach(cells, j, d) {
-			if (j >= i)
-				break;
-			if (cli_cell_ok(d) && cli_cell_same_group(c, d))
-				first = false;
-		}
-		if (!first)
-			continue;
+		if (!cli_cell_opens_group(cells, i))
+			continue; /* the first ok cell of its group opens the block */
 		if (block)
 			fprintf(f, "\n\n");
 		fprintf(f, "mode");

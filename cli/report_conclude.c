@@ -82,17 +82,8 @@ void cli_report_conclusions(FILE *f, json_t *cells, bool html)
 	size_t i, j;
 	json_t *c, *d;
 	json_array_foreach(cells, i, c) {
-		if (!cli_cell_ok(c))
-			continue;
-		bool first = true; /* the first ok cell of its group writes it */
-		json_array_foreach(cells, j, d) {
-			if (j >= i)
-				break;
-			if (cli_cell_ok(d) && cli_cell_same_group(c, d))
-				first = false;
-		}
-		if (!first)
-			continue;
+		if (!cli_cell_opens_group(cells, i))
+			continue; /* the first ok cell of its group writes it */
 		json_t *best = NULL, *worst = NULL, *native = cli_cell_native(cells, c);
 		json_array_foreach(cells, j, d) {
 			if (!cli_cell_ok(d) || !cli_cell_same_group(c, d) || d == native)
