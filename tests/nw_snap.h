@@ -98,4 +98,52 @@ static inline unsigned nw_snap_sweep(struct nw_pt *pt, int (*op)(void *ctx), voi
 	return n - 1;
 }
 
+/* ---- the sweeps every nested-table handle (EPT, NPT) must pass ---- */
+
+enum { NW_SNAP_MAP, NW_SNAP_PROTECT, NW_SNAP_UNMAP };
+
+/* One operation through a handle, for the suite's run function. */
+struct nw_snap_op {
+	void *h;          /* the handle: struct nw_ept, struct nw_npt */
+	int kind;         /* NW_SNAP_MAP, NW_SNAP_PROTECT (to read-only), NW_SNAP_UNMAP */
+	uint64_t gpa, hpa, len;
+	unsigned flags;   /* map: NW_MAP_MAX_* */
+};
+
+struct nw_snap_nested {
+	struct nw_pt *pt;                             /* the handle's tables */
+	void *h;
+	int (*run)(void *op);                         /* performs a struct nw_snap_op */
+	void (*protected_ok)(void *h, uint64_t gpa);  /* the page protect left at gpa */
+};
+
+/*
+ * Each one all-or-nothing at every failing allocation: a map 8 KiB below a
+ * PML4E boundary and 2 MiB + 8 KiB above it (2 x (PDPT, PD, PT), plus the
+ * PML4 with 5 levels); 4 KiB protected inside a 1 GiB leaf (two splits); a
+ * hole unmapped inside a 2 MiB leaf of it (one split); and an unmap of
+ * everything, which needs no frame at all.
+ */
+static inline void nw_snap_nested_sweeps(const struct nw_snap_nested *t)
+{
+	const uint64_t KB = 1ull << 10, MB = 1ull << 20, GB = 1ull << 30;
+	struct nw_snap_op map = { t->h, NW_SNAP_MAP, (1ull << 39) - 8 * KB, 4 * GB - 8 * KB,
+				  16 * KB + 2 * MB, NW_MAP_MAX_2M };
+	struct nw_snap_op big = { t->h, NW_SNAP_MAP, 4 * GB, 4 * GB, GB, NW_MAP_MAX_1G };
+	struct nw_snap_op prot = { t->h, NW_SNAP_PROTECT, 4 * GB + 5 * MB, 0, 4 * KB, 0 };
+	struct nw_snap_op hole = { t->h, NW_SNAP_UNMAP, 4 * GB + 9 * MB + 4 * KB, 0, 4 * KB, 0 };
+	struct nw_snap_op all = { t->h, NW_SNAP_UNMAP, 0, 0, nw_pt_span(t->pt->levels), 0 };
+
+	assert_int_equal(nw_snap_sweep(t->pt, t->run, &map), t->pt->levels == 5 ? 7 : 6);
+	nw_test_pt_ok(t->pt);
+	assert_int_equal(t->run(&big), 0);
+	assert_int_equal(nw_snap_sweep(t->pt, t->run, &prot), 2);
+	t->protected_ok(t->h, prot.gpa);
+	nw_test_pt_ok(t->pt);
+	assert_int_equal(nw_snap_sweep(t->pt, t->run, &hole), 1);
+	nw_test_pt_ok(t->pt);
+	assert_int_equal(nw_snap_sweep(t->pt, t->run, &all), 0);
+	assert_int_equal(t->pt->mem->frames_in_use, 1);
+}
+
 #endif

@@ -41,4 +41,20 @@ static inline struct nw_mem *nw_test_arena(uint64_t size, unsigned maxphyaddr)
 	return mem;
 }
 
+/* The end of a test's arena: every frame must have come back. */
+static inline void nw_test_arena_done(struct nw_mem *mem)
+{
+	assert_int_equal(mem->frames_in_use, 0);
+	nw_mem_destroy(mem);
+}
+
+/* Fail, with nw_pt_check's reason, unless the tables are consistent. */
+static inline void nw_test_pt_ok(const struct nw_pt *pt)
+{
+	char msg[256];
+
+	if (nw_pt_check(pt, msg, sizeof(msg)))
+		fail_msg("nw_pt_check: %s", msg);
+}
+
 #endif

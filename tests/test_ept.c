@@ -47,16 +47,8 @@ static int teardown(void **state)
 {
 	struct env *e = *state;
 	nw_ept_destroy(&e->ept);
-	assert_int_equal(e->mem->frames_in_use, 0);
-	nw_mem_destroy(e->mem);
+	nw_test_arena_done(e->mem);
 	return 0;
-}
-
-static void check_ok(const struct nw_ept *ept)
-{
-	char msg[256];
-	if (nw_pt_check(&ept->pt, msg, sizeof(msg)))
-		fail_msg("nw_pt_check: %s", msg);
 }
 
 static void expect(const struct nw_ept *ept, uint64_t gpa, uint64_t hpa, int level, uint32_t prot,
@@ -131,14 +123,14 @@ static void test_map_lookup(void **state)
 	assert_int_equal(nw_ept_map(&e->ept, 8 * GiB + 4 * KiB, 0x5000, 4 * KiB, NW_PROT_X,
 				    NW_EPT_MT_WT, NW_MAP_MAX_4K, &inv), 0);
 	expect(&e->ept, 8 * GiB + 4 * KiB, 0x5000, 1, NW_PROT_X, NW_EPT_MT_WT);
-	check_ok(&e->ept);
+	nw_test_pt_ok(&e->ept.pt);
 
 	/* Replace: a 4 KiB leaf with new rights. */
 	assert_int_equal(nw_ept_map(&e->ept, 8 * GiB, 0x9000, 4 * KiB, NW_PROT_RW, NW_EPT_MT_WC,
 				    NW_MAP_MAX_4K | NW_MAP_REPLACE, &inv), 0);
 	assert_int_equal(inv.kind, NW_INVAL_LEAF);
 	expect(&e->ept, 8 * GiB, 0x9000, 1, NW_PROT_RW, NW_EPT_MT_WC);
-	check_ok(&e->ept);
+	nw_test_pt_ok(&e->ept.pt);
 }
 
 /* Without the 1 GiB capability a 1 GiB range becomes 2 MiB leaves. */
@@ -154,7 +146,7 @@ static void test_caps_limit_page_size(void **state)
 	/* And without execute-only, --x cannot be mapped. */
 	assert_int_equal(nw_ept_map(&e->ept, 0, 0, 4 * KiB, NW_PROT_X, NW_EPT_MT_WB,
 				    NW_MAP_MAX_4K, NULL), -EINVAL);
-	check_ok(&e->ept);
+	nw_test_pt_ok(&e->ept.pt);
 }
 
 /* Each error leaves the tables exactly as they were. */
@@ -201,7 +193,7 @@ static void test_map_errors(void **state)
 #undef MAP
 	nw_snap_expect(&s, &e->ept.pt);
 	nw_snap_free(&s);
-	check_ok(&e->ept);
+	nw_test_pt_ok(&e->ept.pt);
 }
 
 static void test_protect(void **state)
@@ -220,7 +212,7 @@ static void test_protect(void **state)
 	expect(&e->ept, GiB + 3 * MiB + 4 * KiB, 2 * GiB + 3 * MiB + 4 * KiB, 1, NW_PROT_RWX,
 	       NW_EPT_MT_WB);
 	expect(&e->ept, GiB + 5 * MiB, 2 * GiB + 5 * MiB, 2, NW_PROT_RWX, NW_EPT_MT_WB);
-	check_ok(&e->ept);
+	nw_test_pt_ok(&e->ept.pt);
 
 	/* Errors change nothing. */
 	nw_snap_take(&s, &e->ept.pt);
@@ -238,7 +230,7 @@ static void test_protect(void **state)
 	assert_int_equal(nw_ept_protect(&e->ept, 0, 2 * GiB, NW_PROT_X, NW_EPT_MT_WB, 0, &inv), 0);
 	expect(&e->ept, GiB + 3 * MiB, 2 * GiB + 3 * MiB, 1, NW_PROT_X, NW_EPT_MT_WB);
 	expect(&e->ept, GiB + 700 * MiB, 2 * GiB + 700 * MiB, 2, NW_PROT_X, NW_EPT_MT_WB);
-	check_ok(&e->ept);
+	nw_test_pt_ok(&e->ept.pt);
 }
 
 static void test_unmap(void **state)
@@ -260,7 +252,7 @@ static void test_unmap(void **state)
 	assert_int_equal(e->mem->frames_in_use, 1);
 	assert_int_equal(nw_ept_unmap(&e->ept, 3, 4 * KiB, &inv), -EINVAL);
 	assert_int_equal(nw_ept_unmap(&e->ept, 1ull << 48, 4 * KiB, &inv), -ERANGE);
-	check_ok(&e->ept);
+	nw_test_pt_ok(&e->ept.pt);
 }
 
 static void test_eptp(void **state)
@@ -288,57 +280,32 @@ static void test_eptp(void **state)
 
 /* ---- fault injection ---- */
 
-struct op {
-	struct nw_ept *ept;
-	int kind;            /* 0 map, 1 protect, 2 unmap */
-	uint64_t gpa, hpa, len;
-	unsigned flags;
-};
-
 static int run_op(void *ctx)
 {
-	struct op *o = ctx;
+	struct nw_snap_op *o = ctx;
 	struct nw_inval inv;
 
 	switch (o->kind) {
-	case 0:
-		return nw_ept_map(o->ept, o->gpa, o->hpa, o->len, NW_PROT_RW, NW_EPT_MT_WB, o->flags,
-				  &inv);
-	case 1:
-		return nw_ept_protect(o->ept, o->gpa, o->len, NW_PROT_R, NW_EPT_MT_UC, 0, &inv);
+	case NW_SNAP_MAP:
+		return nw_ept_map(o->h, o->gpa, o->hpa, o->len, NW_PROT_RW, NW_EPT_MT_WB, o->flags, &inv);
+	case NW_SNAP_PROTECT:
+		return nw_ept_protect(o->h, o->gpa, o->len, NW_PROT_R, NW_EPT_MT_UC, 0, &inv);
 	default:
-		return nw_ept_unmap(o->ept, o->gpa, o->len, &inv);
+		return nw_ept_unmap(o->h, o->gpa, o->len, &inv);
 	}
+}
+
+static void protected_ok(void *h, uint64_t gpa)
+{
+	expect(h, gpa, gpa, 1, NW_PROT_R, NW_EPT_MT_UC);
 }
 
 static void test_fault_injection(void **state)
 {
 	struct env *e = *state;
-	int levels = e->ept.pt.levels;
-	/* A spread-out map: new tables at every level, over several top entries. */
-	struct op map = { &e->ept, 0, (1ull << 39) - 8 * KiB, 4 * GiB - 8 * KiB, 16 * KiB + 2 * MiB,
-			  NW_MAP_MAX_2M };
-	unsigned n = nw_snap_sweep(&e->ept.pt, run_op, &map);
-	/* 8 KiB below a PML4E boundary and 2 MiB + 8 KiB above it: 2 x (PDPT, PD, PT). */
-	assert_int_equal(n, levels == 5 ? 7 : 6); /* 5 levels: plus the PML4 */
-	check_ok(&e->ept);
+	struct nw_snap_nested t = { &e->ept.pt, &e->ept, run_op, protected_ok };
 
-	/* Protect 4 KiB inside a 1 GiB leaf: two splits, two frames. */
-	struct op big = { &e->ept, 0, 4 * GiB, 4 * GiB, GiB, NW_MAP_MAX_1G };
-	assert_int_equal(run_op(&big), 0);
-	struct op prot = { &e->ept, 1, 4 * GiB + 5 * MiB, 0, 4 * KiB, 0 };
-	assert_int_equal(nw_snap_sweep(&e->ept.pt, run_op, &prot), 2);
-	expect(&e->ept, 4 * GiB + 5 * MiB, 4 * GiB + 5 * MiB, 1, NW_PROT_R, NW_EPT_MT_UC);
-	check_ok(&e->ept);
-
-	/* Unmap a hole inside a 2 MiB leaf of the same 1 GiB region: one split. */
-	struct op unmap = { &e->ept, 2, 4 * GiB + 9 * MiB + 4 * KiB, 0, 4 * KiB, 0 };
-	assert_int_equal(nw_snap_sweep(&e->ept.pt, run_op, &unmap), 1);
-	check_ok(&e->ept);
-	/* An unmap that frees everything needs no frame at all. */
-	struct op all = { &e->ept, 2, 0, 0, nw_pt_span(levels), 0 };
-	assert_int_equal(nw_snap_sweep(&e->ept.pt, run_op, &all), 0);
-	assert_int_equal(e->mem->frames_in_use, 1);
+	nw_snap_nested_sweeps(&t);
 }
 
 /* Negative control: the snapshot notices a one-bit change and a leaked frame. */

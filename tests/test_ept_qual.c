@@ -46,8 +46,7 @@ static void env_init(struct env *e, const struct nw_ept_caps *caps, int levels)
 static void env_fini(struct env *e)
 {
 	nw_ept_destroy(&e->ept);
-	assert_int_equal(e->mem->frames_in_use, 0);
-	nw_mem_destroy(e->mem);
+	nw_test_arena_done(e->mem);
 }
 
 /* Replace the rights bits (2:0 and 10) of the entry at pa. */

@@ -39,16 +39,8 @@ static int teardown(void **state)
 {
 	struct env *e = *state;
 	nw_npt_destroy(&e->npt);
-	assert_int_equal(e->mem->frames_in_use, 0);
-	nw_mem_destroy(e->mem);
+	nw_test_arena_done(e->mem);
 	return 0;
-}
-
-static void check_ok(const struct nw_npt *npt)
-{
-	char msg[256];
-	if (nw_pt_check(&npt->pt, msg, sizeof(msg)))
-		fail_msg("nw_pt_check: %s", msg);
 }
 
 static void expect(const struct nw_npt *npt, uint64_t gpa, uint64_t hpa, int level, uint32_t prot)
@@ -108,7 +100,7 @@ static void test_map_lookup(void **state)
 	assert_int_equal(ent.entry, 0x9000 | NW_PTE_P | NW_PTE_US | NW_PTE_XD | NW_PTE_PWT |
 				    NW_PTE_PAT_4K);
 	assert_int_equal(ent.attr.memtype, 5);
-	check_ok(&e->npt);
+	nw_test_pt_ok(&e->npt.pt);
 }
 
 static void test_map_errors(void **state)
@@ -161,7 +153,7 @@ static void test_no_nxe(void **state)
 	assert_int_equal(nw_npt_lookup(&e->npt, 0, &ent), 0);
 	assert_false(ent.entry & NW_PTE_XD);
 	assert_int_equal(nw_npt_protect(&e->npt, 0, 4 * KiB, NW_PROT_R, 0, NULL), -EINVAL);
-	check_ok(&e->npt);
+	nw_test_pt_ok(&e->npt.pt);
 }
 
 static void test_protect_unmap(void **state)
@@ -181,59 +173,39 @@ static void test_protect_unmap(void **state)
 	assert_int_equal(inv.kind, NW_INVAL_LEAF);
 	assert_int_equal(nw_npt_lookup(&e->npt, GiB + 2 * MiB, &ent), 0);
 	assert_false(ent.present);
-	check_ok(&e->npt);
+	nw_test_pt_ok(&e->npt.pt);
 	assert_int_equal(nw_npt_unmap(&e->npt, 0, 4 * GiB, &inv), 0);
 	assert_int_equal(e->mem->frames_in_use, 1);
 }
 
 /* ---- fault injection ---- */
 
-struct op {
-	struct nw_npt *npt;
-	int kind;            /* 0 map, 1 protect, 2 unmap */
-	uint64_t gpa, hpa, len;
-	unsigned flags;
-};
-
 static int run_op(void *ctx)
 {
-	struct op *o = ctx;
+	struct nw_snap_op *o = ctx;
 	struct nw_inval inv;
 
 	switch (o->kind) {
-	case 0:
-		return nw_npt_map(o->npt, o->gpa, o->hpa, o->len, NW_PROT_RWX, 0, o->flags, &inv);
-	case 1:
-		return nw_npt_protect(o->npt, o->gpa, o->len, NW_PROT_R, 1, &inv);
+	case NW_SNAP_MAP:
+		return nw_npt_map(o->h, o->gpa, o->hpa, o->len, NW_PROT_RWX, 0, o->flags, &inv);
+	case NW_SNAP_PROTECT:
+		return nw_npt_protect(o->h, o->gpa, o->len, NW_PROT_R, 1, &inv);
 	default:
-		return nw_npt_unmap(o->npt, o->gpa, o->len, &inv);
+		return nw_npt_unmap(o->h, o->gpa, o->len, &inv);
 	}
+}
+
+static void protected_ok(void *h, uint64_t gpa)
+{
+	expect(h, gpa, gpa, 1, NW_PROT_R | NW_PROT_U);
 }
 
 static void test_fault_injection(void **state)
 {
 	struct env *e = *state;
-	int levels = e->npt.pt.levels;
+	struct nw_snap_nested t = { &e->npt.pt, &e->npt, run_op, protected_ok };
 
-	/* 8 KiB below a PML4E boundary and 2 MiB + 8 KiB above it: 2 x (PDPT, PD, PT). */
-	struct op map = { &e->npt, 0, (1ull << 39) - 8 * KiB, 4 * GiB - 8 * KiB, 16 * KiB + 2 * MiB,
-			  NW_MAP_MAX_2M };
-	assert_int_equal(nw_snap_sweep(&e->npt.pt, run_op, &map), levels == 5 ? 7 : 6);
-	check_ok(&e->npt);
-
-	struct op big = { &e->npt, 0, 4 * GiB, 4 * GiB, GiB, NW_MAP_MAX_1G };
-	assert_int_equal(run_op(&big), 0);
-	struct op prot = { &e->npt, 1, 4 * GiB + 5 * MiB, 0, 4 * KiB, 0 };
-	assert_int_equal(nw_snap_sweep(&e->npt.pt, run_op, &prot), 2);
-	expect(&e->npt, 4 * GiB + 5 * MiB, 4 * GiB + 5 * MiB, 1, NW_PROT_R | NW_PROT_U);
-	check_ok(&e->npt);
-
-	struct op unmap = { &e->npt, 2, 4 * GiB + 9 * MiB + 4 * KiB, 0, 4 * KiB, 0 };
-	assert_int_equal(nw_snap_sweep(&e->npt.pt, run_op, &unmap), 1);
-	check_ok(&e->npt);
-	struct op all = { &e->npt, 2, 0, 0, nw_pt_span(levels), 0 };
-	assert_int_equal(nw_snap_sweep(&e->npt.pt, run_op, &all), 0);
-	assert_int_equal(e->mem->frames_in_use, 1);
+	nw_snap_nested_sweeps(&t);
 }
 
 int main(void)

@@ -46,8 +46,7 @@ static void env_fini(struct env *e)
 	while (e->n_saved--)
 		*e->saved_at[e->n_saved] = e->saved[e->n_saved];
 	nw_npt_destroy(&e->npt);
-	assert_int_equal(e->mem->frames_in_use, 0);
-	nw_mem_destroy(e->mem);
+	nw_test_arena_done(e->mem);
 }
 
 /*

@@ -36,17 +36,8 @@ static int teardown(void **state)
 {
 	struct env *e = *state;
 	nw_pt_destroy(&e->pt);
-	assert_int_equal(e->mem->frames_in_use, 0);
-	nw_mem_destroy(e->mem);
+	nw_test_arena_done(e->mem);
 	return 0;
-}
-
-static void check_ok(const struct nw_pt *pt)
-{
-	char msg[256];
-	int rc = nw_pt_check(pt, msg, sizeof(msg));
-	if (rc)
-		fail_msg("nw_pt_check: %s", msg);
 }
 
 static const struct nw_attr RW = { .prot = NW_PROT_RW | NW_PROT_U | NW_PROT_X };
@@ -83,7 +74,7 @@ static void test_map_page_sizes(void **state)
 	assert_int_equal(e->pt.leaves[1], 2);
 	assert_int_equal(e->pt.leaves[2], 2);
 	assert_int_equal(e->pt.leaves[3], 1);
-	check_ok(&e->pt);
+	nw_test_pt_ok(&e->pt);
 
 	/* With a 4 KiB maximum everything is 4 KiB. */
 	assert_int_equal(nw_pt_map(&e->pt, 8 * GiB, 0, 4 * MiB, &RW, NW_MAP_MAX_4K, &inv), 0);
@@ -92,7 +83,7 @@ static void test_map_page_sizes(void **state)
 	/* va and pa aligned differently: no large page is possible. */
 	assert_int_equal(nw_pt_map(&e->pt, 16 * GiB, 4096, 2 * MiB, &RW, NW_MAP_MAX_1G, &inv), 0);
 	expect(&e->pt, 16 * GiB, true, 4096, 1);
-	check_ok(&e->pt);
+	nw_test_pt_ok(&e->pt);
 }
 
 static void test_map_errors_change_nothing(void **state)
@@ -127,7 +118,7 @@ static void test_map_errors_change_nothing(void **state)
 	assert_int_equal(e->mem->frames_in_use, used);
 	assert_int_equal(e->pt.leaves[1], 0);
 	assert_int_equal(e->pt.leaves[2], 1);
-	check_ok(&e->pt);
+	nw_test_pt_ok(&e->pt);
 }
 
 /* The canonical high half works, up to the very top of the address space. */
@@ -145,7 +136,7 @@ static void test_high_half(void **state)
 	assert_int_equal(inv.end - inv.start, 2 * MiB); /* end wraps to 0 */
 	expect(&e->pt, top + 4096, false, 0, 0);
 	expect(&e->pt, top + 8192, true, 6 * MiB + 8192, 1);
-	check_ok(&e->pt);
+	nw_test_pt_ok(&e->pt);
 }
 
 static void test_unmap_frees_tables(void **state)
@@ -168,7 +159,7 @@ static void test_unmap_frees_tables(void **state)
 	/* Unmapping a hole is fine and requires nothing. */
 	assert_int_equal(nw_pt_unmap(&e->pt, 0, GiB, &inv), 0);
 	assert_int_equal(inv.kind, NW_INVAL_NONE);
-	check_ok(&e->pt);
+	nw_test_pt_ok(&e->pt);
 }
 
 static void test_protect_splits_and_skips_holes(void **state)
@@ -194,7 +185,7 @@ static void test_protect_splits_and_skips_holes(void **state)
 	/* Protecting with the same rights again changes nothing. */
 	assert_int_equal(nw_pt_protect(&e->pt, GiB, 2 * MiB, &RO, &inv), 0);
 	assert_int_equal(inv.kind, NW_INVAL_NONE);
-	check_ok(&e->pt);
+	nw_test_pt_ok(&e->pt);
 }
 
 static void test_split_collapse(void **state)
@@ -210,7 +201,7 @@ static void test_split_collapse(void **state)
 	assert_int_equal(nw_pt_split(&e->pt, 4 * GiB + 5 * MiB, &inv), 0);
 	assert_int_equal(e->pt.leaves[1], 512);
 	expect(&e->pt, 4 * GiB + 5 * MiB + 4096, true, 2 * GiB + 5 * MiB + 4096, 1);
-	check_ok(&e->pt);
+	nw_test_pt_ok(&e->pt);
 	assert_int_equal(nw_pt_split(&e->pt, 4 * GiB + 5 * MiB, &inv), -ENOENT);
 	assert_int_equal(nw_pt_split(&e->pt, 9 * GiB, &inv), -ENOENT);
 
@@ -227,7 +218,7 @@ static void test_split_collapse(void **state)
 	assert_int_equal(nw_pt_collapse(&e->pt, 4 * GiB, 2, &inv), -EINVAL);
 	assert_int_equal(nw_pt_collapse(&e->pt, 4 * GiB, 4, &inv), -EINVAL);
 	assert_int_equal(e->mem->frames_in_use, before[1]);
-	check_ok(&e->pt);
+	nw_test_pt_ok(&e->pt);
 }
 
 static void test_replace(void **state)
@@ -247,7 +238,7 @@ static void test_replace(void **state)
 	assert_int_equal(inv.kind, NW_INVAL_LEAF);
 	assert_int_equal(inv.start, 4096);
 	assert_int_equal(inv.end, 8192);
-	check_ok(&e->pt);
+	nw_test_pt_ok(&e->pt);
 }
 
 static void test_iterator(void **state)
@@ -306,7 +297,7 @@ static void test_5level(void **state)
 	expect(&e->pt, va + 42, true, GiB + 42, 3);
 	assert_int_equal(nw_pt_map(&e->pt, 1ull << 56, 0, 4096, &RW, NW_MAP_MAX_4K, &inv), -ERANGE);
 	assert_int_equal(nw_pt_map(&e->pt, 0xff00000000000000ull, 0, 4096, &RW, NW_MAP_MAX_4K, &inv), 0);
-	check_ok(&e->pt);
+	nw_test_pt_ok(&e->pt);
 }
 
 /* A deliberately broken tree must fail the check: the check can fail. */
@@ -328,7 +319,7 @@ static void test_check_catches_corruption(void **state)
 	*slot = 0; /* a leaf vanished behind the engine's back: counts disagree */
 	assert_int_equal(nw_pt_check(&e->pt, msg, sizeof(msg)), -EUCLEAN);
 	*slot = saved;
-	check_ok(&e->pt);
+	nw_test_pt_ok(&e->pt);
 }
 
 int main(void)
