@@ -4,15 +4,9 @@
 # --json. Usage: test_cli.sh PATH/TO/nestwalk
 set -u
 nw=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
+# shellcheck source=tests/cli_lib.sh
+. "$(dirname "$0")/cli_lib.sh"
 small=random:ws=256k,ops=2000
-
-fail() {
-	echo "FAIL: $*"
-	fails=$((fails + 1))
-}
 
 # expect CODE ARGS...: run nestwalk ARGS, check the exit code; a usage error
 # must say why in exactly one line on stderr, a success must say nothing there.
@@ -137,8 +131,4 @@ expect 0 run --help && has "$tmp/out" "--shadow-unsync on|off"
 expect 1 run --workload "$small" --json "$tmp/no/such/dir/out.json" --quiet &&
 	has "$tmp/err" "cannot write"
 
-if [ "$fails" -ne 0 ]; then
-	echo "$fails failure(s)"
-	exit 1
-fi
-echo "all CLI checks passed"
+finish "all CLI checks passed"

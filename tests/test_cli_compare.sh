@@ -5,19 +5,10 @@
 # one line. Usage: test_cli_compare.sh PATH/TO/nestwalk
 set -u
 nw=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
+# shellcheck source=tests/cli_lib.sh
+. "$(dirname "$0")/cli_lib.sh"
 
-fail() {
-	echo "FAIL: $*"
-	fails=$((fails + 1))
-}
-
-if ! command -v gnuplot >/dev/null || ! command -v jq >/dev/null; then
-	echo "SKIP: gnuplot or jq is not installed"
-	exit 77
-fi
+need gnuplot jq
 
 matrix=(--modes native,ept,npt,shadow --workloads random:ws=1m,ops=4000,seq:ws=512k,passes=1
 	--pages 4k,2m --cpus generic,zen4)
@@ -135,8 +126,4 @@ fi
 "$nw" compare --help | grep -q '^Usage: nestwalk compare' || fail "compare --help"
 "$nw" report --help | grep -q '^Usage: nestwalk report' || fail "report --help"
 
-if [ "$fails" -ne 0 ]; then
-	echo "$fails failure(s)"
-	exit 1
-fi
-echo "ok"
+finish

@@ -4,15 +4,9 @@
 # usage errors with exit code 2. Usage: test_cli_explain.sh PATH/TO/nestwalk
 set -u
 nw=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
+# shellcheck source=tests/cli_lib.sh
+. "$(dirname "$0")/cli_lib.sh"
 gva=0x7f0012345678
-
-fail() {
-	echo "FAIL: $*"
-	fails=$((fails + 1))
-}
 
 # count WANT ARGS...: the text and the JSON list WANT references.
 count() {
@@ -106,8 +100,4 @@ grep -q '^Usage: nestwalk explain' "$tmp/out" || fail "explain --help: no usage 
 "$nw" help explain >/dev/null 2>&1 || fail "nestwalk help explain failed"
 "$nw" --help | grep -q explain || fail "nestwalk --help does not list explain"
 
-if [ "$fails" -ne 0 ]; then
-	echo "$fails failure(s)"
-	exit 1
-fi
-echo "ok"
+finish

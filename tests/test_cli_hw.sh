@@ -7,19 +7,10 @@
 # flags exit 2 with one line. Usage: test_cli_hw.sh PATH/TO/nestwalk
 set -u
 nw=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
+# shellcheck source=tests/cli_lib.sh
+. "$(dirname "$0")/cli_lib.sh"
 
-fail() {
-	echo "FAIL: $*"
-	fails=$((fails + 1))
-}
-
-if ! command -v jq >/dev/null; then
-	echo "SKIP: jq is not installed"
-	exit 77
-fi
+need jq
 
 pools() { cat /sys/kernel/mm/hugepages/hugepages-*/nr_hugepages 2>/dev/null | tr '\n' ' '; }
 before=$(pools)
@@ -168,5 +159,4 @@ bad -Z
 bad --min
 bad stray
 
-[ $fails = 0 ] && echo ok
-exit $((fails > 0))
+finish

@@ -8,19 +8,10 @@
 set -u
 nw=$1
 bench=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
+# shellcheck source=tests/cli_lib.sh
+. "$(dirname "$0")/cli_lib.sh"
 
-fail() {
-	echo "FAIL: $*"
-	fails=$((fails + 1))
-}
-
-if ! command -v gnuplot >/dev/null || ! command -v jq >/dev/null; then
-	echo "SKIP: gnuplot or jq is not installed"
-	exit 77
-fi
+need gnuplot jq
 
 "$bench" --benchmark_min_time=0.001 --hw_hugetlb_reserve=0 \
 	--benchmark_filter='^(walk/g4/h4/4k/4k/nocache|tlb/skylake/4k/16384$|hw/(4k|thp|penalty)/(16K|32K|64K)$|hw/2m/16K$|model/chase/g(4k|2m)/h4k/16M/|model/penalty/h4k/16M/)' \
@@ -135,5 +126,4 @@ bad hw_ok_no_ns.json '{"hw": {"points": [{"kind": "4k", "ws": 4096, "status": "o
 "$nw" report "$tmp/missing.json" --out "$tmp/bad" >/dev/null 2>"$tmp/e"
 [ $? = 2 ] && [ "$(wc -l <"$tmp/e")" = 1 ] || fail "a missing file: want exit 2 and one line"
 
-[ $fails = 0 ] && echo ok
-exit $((fails > 0))
+finish
