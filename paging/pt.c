@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fmt_fast.h"
 #include "pt_internal.h"
@@ -36,6 +37,8 @@ struct pt_node {
 	enum pt_node_kind kind;
 	uint64_t table;      /* NODE_REAL */
 	uint64_t leaf;       /* NODE_SPLIT: the large leaf, one level up */
+	bool fresh;          /* NODE_REAL: taken from the reserve by this pass and not yet
+				linked, so all zero and seen by no walker */
 };
 
 struct pt_op_ctx {
@@ -204,7 +207,7 @@ static void descend(struct pt_op_ctx *c, const struct pt_node *n, int level, uns
 		return;
 	}
 
-	child = (struct pt_node){ .kind = NODE_REAL, .table = take_frame(c) };
+	child = (struct pt_node){ .kind = NODE_REAL, .table = take_frame(c), .fresh = !split };
 	if (split) {
 		for (unsigned i = 0; i < NW_ENTRIES_PER_TABLE; i++)
 			pt_write(pt, pt_slot(child.table, i), pt_split_child(pt, e, level, i));
@@ -331,6 +334,24 @@ static void protect_slot(struct pt_op_ctx *c, const struct pt_node *n, int level
  * range empty, and nothing has changed since. The stock formats' 4 KiB
  * leaves are the address ORed into a constant, computed once.
  */
+/*
+ * Write n consecutive 4 KiB leaves, the first being e, into a table no
+ * walker can see: two entries per 16-byte store, which halves the stores
+ * that wait for their line (the frame's zeroing has left it in L2 at best).
+ */
+static void map_fill_4k(uint64_t *tp, unsigned n, uint64_t e)
+{
+	typedef uint64_t pair __attribute__((vector_size(16), aligned(8)));
+	pair v = { e, e + NW_PAGE_SIZE };
+	const pair step = { 2 * NW_PAGE_SIZE, 2 * NW_PAGE_SIZE };
+	unsigned i = 0;
+
+	for (; i + 2 <= n; i += 2, v += step)
+		memcpy(&tp[i], &v, sizeof(v));
+	if (i < n)
+		tp[i] = v[0];
+}
+
 static void map_run_4k(struct pt_op_ctx *c, const struct pt_node *n, unsigned first,
 		       unsigned last, uint64_t base)
 {
@@ -366,6 +387,17 @@ static void map_run_4k(struct pt_op_ctx *c, const struct pt_node *n, unsigned fi
 		return;
 	}
 
+	if (n->fresh && stock) {
+		/*
+		 * A table this pass allocated holds zeros and is not linked yet
+		 * (descend links it after this returns, with a release store), so
+		 * there is nothing to overlap or replace, no walker can see it,
+		 * and plain stores, which the compiler may vectorise, suffice.
+		 */
+		map_fill_4k(tp + first, last - first, tmpl | pa);
+		pt->leaves[1] += last - first;
+		return;
+	}
 	if (c->dry || c->replace) {
 		for (unsigned idx = first; idx < last; idx++) {
 			uint64_t e = __atomic_load_n(&tp[idx], __ATOMIC_RELAXED);
