@@ -7,7 +7,8 @@
  *    most 4 references per walk (Park et al. report 4.4 for 2D walks with
  *    page walk caches in real workloads), guest and host dimensions printed
  *    apart, for the Intel-style (skylake) and AMD-style (zen3) caches;
- *  - cached and uncached walks agree on every translation.
+ *  - cached and uncached walks agree on every translation;
+ *  - a hit checks the rights under the current mode (WP, SMAP, PKRU).
  */
 
 #include <errno.h>
@@ -249,6 +250,87 @@ static void test_write_after_read_sets_dirty(void **state)
 	nw_tlb_destroy(t);
 }
 
+/*
+ * A hit checks the rights under the mode of the access, not the one the
+ * entry was filled or last hit under: CR0.WP, CR4.SMAP and PKRU change no
+ * TLB entry (SDM Vol. 3A §4.10.2.2: rights come from the entry, the checks
+ * from the current mode), natively and nested.
+ */
+static void test_hit_rechecks_mode(void **state)
+{
+	static const struct nw_attr ro_user = { .prot = NW_PROT_R | NW_PROT_U };
+	static struct nw_tlb_xlat x;
+	struct nw_tlb *t = preset_tlb("skylake", false);
+	struct nw_mem *mem = nw_test_arena(64 * T2_MiB, 46);
+	struct nw_fmt f;
+	struct nw_acc acc;
+	struct nw_pt pt;
+
+	assert_int_equal(nw_fmt_x86_init(&f, 46, 0), 0);
+	nw_acc_plain(&acc, mem);
+	struct nw_pt_cfg pc = { .fmt = &f, .mem = mem, .levels = 4, .linear = true };
+	assert_int_equal(nw_pt_init(&pt, &pc), 0);
+	assert_int_equal(nw_pt_map(&pt, GVA, DATA_GPA, NW_PAGE_SIZE, &ro_user, NW_MAP_MAX_4K, NULL),
+			 0);
+	struct nw_tlb_walker wk = {
+		.fmt = &f, .acc = &acc, .root = pt.root,
+		.mode = { .levels = 4, .wp = false, .nxe = true, .pke = true },
+	};
+	nw_tlb_set_ctx(t, &(struct nw_tlb_ctx){ .vpid = 1 });
+	/* Supervisor write to a read-only page, CR0.WP = 0: allowed, then a hit. */
+	for (int rep = 0; rep < 2; rep++) {
+		assert_int_equal(nw_tlb_access(t, &wk, GVA, NW_ACC_READ, &x), 0);
+		assert_int_equal(nw_tlb_access(t, &wk, GVA, NW_ACC_WRITE, &x), 0);
+		assert_int_equal(x.w.fault, NW_FAULT_NONE);
+	}
+	assert_int_equal(x.tlb_level, 1);
+	wk.mode.wp = true;
+	assert_int_equal(nw_tlb_access(t, &wk, GVA, NW_ACC_WRITE, &x), 0);
+	assert_int_equal(x.w.fault, NW_FAULT_PF);
+	/* Supervisor read of a user page: a hit, then a fault under SMAP. */
+	for (int rep = 0; rep < 2; rep++) {
+		assert_int_equal(nw_tlb_access(t, &wk, GVA, NW_ACC_READ, &x), 0);
+		assert_int_equal(x.w.fault, NW_FAULT_NONE);
+	}
+	assert_int_equal(x.tlb_level, 1);
+	wk.mode.smap = true;
+	assert_int_equal(nw_tlb_access(t, &wk, GVA, NW_ACC_READ, &x), 0);
+	assert_int_equal(x.w.fault, NW_FAULT_PF);
+	/* A user read, then the page's key (0) loses access in PKRU. */
+	for (int rep = 0; rep < 2; rep++) {
+		assert_int_equal(nw_tlb_access(t, &wk, GVA, NW_ACC_READ | NW_ACC_USER, &x), 0);
+		assert_int_equal(x.w.fault, NW_FAULT_NONE);
+	}
+	assert_int_equal(x.tlb_level, 1);
+	wk.mode.pkru = 1; /* AD of key 0 */
+	assert_int_equal(nw_tlb_access(t, &wk, GVA, NW_ACC_READ | NW_ACC_USER, &x), 0);
+	assert_int_equal(x.w.fault, NW_FAULT_PF);
+	assert_true(x.w.pf_error & NW_PFEC_PK);
+	nw_pt_destroy(&pt);
+	nw_mem_destroy(mem);
+	nw_tlb_destroy(t);
+
+	/* Nested: the guest's CR0.WP, under NPT. */
+	struct t2_world w;
+	t = preset_tlb("zen3", false);
+	t2_init(&w, true, 4, 4, 64 * T2_MiB, NW_MAP_MAX_4K, NW_PAGE_SIZE);
+	assert_int_equal(nw_pt_map(&w.guest, GVA, 16 * T2_MiB, NW_PAGE_SIZE, &ro_user,
+				   NW_MAP_MAX_4K, NULL), 0);
+	world_ctx(t, &w);
+	struct nw_tlb_walker wk2 = { .w2d = w.cfg };
+	wk2.w2d.gmode.wp = false;
+	for (int rep = 0; rep < 2; rep++) {
+		assert_int_equal(nw_tlb_access(t, &wk2, GVA, NW_ACC_WRITE, &x), 0);
+		assert_int_equal(x.w.fault, NW_FAULT_NONE);
+	}
+	assert_int_equal(x.tlb_level, 1);
+	wk2.w2d.gmode.wp = true;
+	assert_int_equal(nw_tlb_access(t, &wk2, GVA, NW_ACC_WRITE, &x), 0);
+	assert_int_equal(x.w.fault, NW_FAULT_PF);
+	t2_destroy(&w);
+	nw_tlb_destroy(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_native_counts_caches_off),
 		cmocka_unit_test(test_warm_4x4),
 		cmocka_unit_test(test_write_after_read_sets_dirty),
+		cmocka_unit_test(test_hit_rechecks_mode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -118,6 +118,59 @@ static bool usable(const struct nw_tlb *t, const struct nw_tlb_walker *wk,
 	return hf->nested_permit(hf, &hw, &rq, wk->w2d.hmode);
 }
 
+/*
+ * The generation of the hit-check cache for this walker's current mode:
+ * a new one whenever anything the rights check reads besides the entry and
+ * the access kind differs from the last access's.
+ */
+static uint64_t perm_generation(struct nw_tlb *t, const struct nw_tlb_walker *wk)
+{
+	struct tlb_perm_key *k = &t->perm_key;
+	const struct nw_x86_mode *gm = guest_mode(t, wk);
+	bool n = nested(t);
+	const struct nw_fmt *hf = n ? wk->w2d.hfmt : NULL;
+
+	if (memcmp(&k->mode, gm, sizeof(*gm)) == 0 && k->nest == (unsigned)t->ctx.nest &&
+	    k->hfmt == hf && (!n || (k->hmode == wk->w2d.hmode && k->permit == hf->nested_permit)))
+		return t->perm_gen;
+	memset(k, 0, sizeof(*k));
+	memcpy(&k->mode, gm, sizeof(*gm));
+	k->nest = (unsigned)t->ctx.nest;
+	k->hfmt = hf;
+	if (n) {
+		k->hmode = wk->w2d.hmode;
+		k->permit = hf->nested_permit;
+	}
+	return ++t->perm_gen;
+}
+
+/* The access kinds the hit-check cache holds: every NW_ACC_* combination. */
+#define TLB_OK_KINDS 16u
+
+/*
+ * usable(), remembered: the outcome depends only on the entry (fixed from
+ * its fill to its replacement, which zeroes ok), the access kind and the
+ * mode that perm_generation tracks, so a kind that passed once on this
+ * entry under this generation passes again. The nested hooks' answer for a
+ * final translation depends on the nested rights and the access, not on
+ * the address within the page (nw_fmt.nested_permit). Only passes are
+ * remembered; a failed check walks, and the walk's fill replaces the entry.
+ */
+static bool usable_cached(struct nw_tlb *t, const struct nw_tlb_walker *wk,
+			  const struct nw_tlb_entry *e, uint64_t va, unsigned access, uint64_t gen)
+{
+	uint64_t *ok = &t->ok[e - t->ent0];
+	uint64_t bit = access < TLB_OK_KINDS ? 1ull << access : 0;
+
+	if (bit && (*ok >> 16) == gen && (*ok & bit))
+		return true;
+	if (!usable(t, wk, e, va, access))
+		return false;
+	if (bit)
+		*ok = ((*ok >> 16) == gen ? *ok : gen << 16) | bit;
+	return true;
+}
+
 static void result_from_entry(const struct nw_tlb_entry *e, uint64_t va, struct nw_walk *w)
 {
 	int page = e->host_level && e->host_level < e->page_level ? e->host_level : e->page_level;
@@ -222,16 +275,18 @@ int nw_tlb_access(struct nw_tlb *t, const struct nw_tlb_walker *wk, uint64_t va,
 	st->accesses++;
 
 	if (cached) {
+		uint64_t gen = perm_generation(t, wk);
+
 		if (lc)
 			x->cycles += charge(t, NW_CYC_TLB, lc->tlb_l1_cycles);
 		e = tlb_level_lookup(t, l1, va);
-		if (e && usable(t, wk, e, va, access)) {
+		if (e && usable_cached(t, wk, e, va, access, gen)) {
 			x->tlb_level = 1;
 		} else {
 			if (lc)
 				x->cycles += charge(t, NW_CYC_TLB, lc->tlb_l2_cycles);
 			e = tlb_level_lookup(t, NW_TLBL_L2, va);
-			if (e && usable(t, wk, e, va, access)) {
+			if (e && usable_cached(t, wk, e, va, access, gen)) {
 				x->tlb_level = 2;
 				xlat_from_entry(e, va, &xl);
 				tlb_level_fill(t, l1, &xl);

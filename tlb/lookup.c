@@ -101,6 +101,7 @@ static void xlat_put(struct nw_tlb *t, enum nw_tlb_sid sid, const struct nw_tlb_
 	if (slot == SIZE_MAX)
 		slot = nw_sa_victim(&s->sa, index);
 	s->ent[slot] = *e;
+	t->ok[&s->ent[slot] - t->ent0] = 0;
 	nw_sa_touch(&s->sa, slot);
 }
 

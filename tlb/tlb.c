@@ -159,7 +159,8 @@ int nw_tlb_create(const struct nw_tlb_cfg *cfg, struct nw_tlb **out, char *err, 
 		slots += cfg_geom(cfg, sid)->entries;
 
 	/* One block: the set, then every entry, then every stamp. */
-	size_t bytes = sizeof(struct nw_tlb) + slots * (sizeof(struct nw_tlb_entry) + sizeof(uint64_t));
+	size_t bytes = sizeof(struct nw_tlb) +
+		       slots * (sizeof(struct nw_tlb_entry) + 2 * sizeof(uint64_t));
 	void *(*alloc)(size_t, size_t) = cfg->calloc ? cfg->calloc : calloc;
 	char *block = alloc(1, bytes);
 	if (!block) {
@@ -170,6 +171,9 @@ int nw_tlb_create(const struct nw_tlb_cfg *cfg, struct nw_tlb **out, char *err, 
 	struct nw_tlb_entry *ent = (struct nw_tlb_entry *)(t + 1);
 	uint64_t *stamp = (uint64_t *)(ent + slots);
 
+	t->ent0 = ent;
+	t->ok = stamp + slots;
+	t->perm_gen = 1; /* ok[] starts at generation 0: nothing cached */
 	t->cfg = *cfg;
 	if (!t->cfg.va_bits)
 		t->cfg.va_bits = 48;
@@ -293,6 +297,7 @@ int nw_tlb_insert(struct nw_tlb *t, enum nw_tlb_sid sid, const struct nw_tlb_ent
 	if (slot == SIZE_MAX)
 		slot = nw_sa_victim(&s->sa, index);
 	s->ent[slot] = *e;
+	t->ok[&s->ent[slot] - t->ent0] = 0;
 	nw_sa_touch(&s->sa, slot);
 	return 0;
 }

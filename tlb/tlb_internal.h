@@ -29,8 +29,35 @@ struct tlb_walk_state {
 	unsigned hits;             /* PSC/PWC/NTLB hits in this walk, for cycles */
 };
 
+/*
+ * What a cached translation's rights check depends on besides the entry and
+ * the access kind: the guest's paging mode (CR0.WP, CR4.SMEP/SMAP/PKE,
+ * EFER.NXE, EFLAGS.AC, PKRU) and, nested, the format and mode whose
+ * nested_permit judges the nested rights. None of these is part of a TLB
+ * entry's tag: the CPU checks them on every hit, so a change must not be
+ * answered from an outcome found under the old values (access.c).
+ */
+struct tlb_perm_key {
+	struct nw_x86_mode mode;
+	unsigned nest;
+	unsigned hmode;
+	const struct nw_fmt *hfmt;
+	bool (*permit)(const struct nw_fmt *f, const struct nw_walk1d *hw,
+		       const struct nw_nested_req *rq, unsigned mode);
+};
+
 struct nw_tlb {
 	struct nw_tlb_cfg cfg;
+	/*
+	 * The hit-check cache: ok[i] is for ent0[i] (every structure's entries
+	 * are one array), (generation << 16) | a bit per access kind (NW_ACC_*
+	 * value) whose rights check passed on that entry since it was filled.
+	 * The generation is perm_gen while perm_key holds; a fill zeroes it.
+	 */
+	struct nw_tlb_entry *ent0;
+	uint64_t *ok;
+	struct tlb_perm_key perm_key;
+	uint64_t perm_gen;
 	struct tlb_struct s[NW_SID_COUNT];
 	struct nw_tlb_ctx ctx;
 	uint64_t ep4ta;            /* the current EP4TA (0 unless nest is EPT) */
