@@ -79,6 +79,12 @@ json_t *cli_run_json(const struct nw_run_cfg *cfg, const struct nw_run_result *r
 /* Write to path ("-": stdout): 0, or -errno with a message in err. */
 int cli_write_json(json_t *root, const char *path, char *err, size_t errlen);
 
+/* ---- hw.c ---- */
+
+/* The knee marks nw_hw_describe puts in a context ("hw.mark.*": "<bytes>
+ * <label>"), as an array of {label, ws}; empty when there are none. */
+json_t *cli_hw_marks(json_t *context);
+
 /* ---- progress.c: a progress bar on stderr, when it is a terminal ---- */
 
 struct cli_progress {

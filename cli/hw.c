@@ -269,9 +269,7 @@ static void put_context(void *arg, const char *key, const char *value)
 		r->ghz = atof(value);
 }
 
-/* The knee marks nw_hw_describe put in the context ("hw.mark.*": "<bytes>
- * <label>"), as an array of {label, ws}. */
-static json_t *knee_marks(json_t *context)
+json_t *cli_hw_marks(json_t *context)
 {
 	json_t *marks = json_array(), *v;
 	const char *key;
@@ -280,7 +278,7 @@ static json_t *knee_marks(json_t *context)
 		unsigned long long ws;
 		int at = 0;
 
-		if (!strncmp(key, "hw.mark.", 8) &&
+		if (!strncmp(key, "hw.mark.", 8) && json_is_string(v) &&
 		    sscanf(json_string_value(v), "%llu %n", &ws, &at) == 1 && at > 0)
 			json_array_append_new(marks, json_pack("{s:s, s:I}", "label", json_string_value(v) + at,
 							      "ws", (json_int_t)ws));
@@ -346,7 +344,7 @@ int cli_hw(int argc, char **argv)
 			       "samples", (json_int_t)o.samples, "rounds", (json_int_t)o.rounds, "lines_per_page", (json_int_t)o.lines, "loads_per_sample", (json_int_t)r.loads,
 			       "points", points);
 	json_object_set_new(hw, "penalty", cli_hw_penalties(points, &o));
-	json_object_set_new(hw, "marks", knee_marks(r.context));
+	json_object_set_new(hw, "marks", cli_hw_marks(r.context));
 	json_object_set_new(hw, "paired", json_boolean(o.paired));
 	if (o.calibrate)
 		json_object_set_new(hw, "calibration", json_pack("{s:O, s:O, s:o}", "before", cal_before, "after",

@@ -30,21 +30,11 @@ struct curves {
 	json_t *own;   /* marks read from a context's hw.mark.* entries */
 };
 
-/* The "hw.mark.*" entries of a context ("<bytes> <label>") as marks. */
+/* The "hw.mark.*" entries of a context as marks; NULL when there are none. */
 static json_t *context_marks(json_t *context)
 {
-	json_t *marks = json_array(), *v;
-	const char *key;
+	json_t *marks = cli_hw_marks(context);
 
-	json_object_foreach(context, key, v) {
-		unsigned long long ws;
-		int at = 0;
-
-		if (!strncmp(key, "hw.mark.", 8) && json_is_string(v) &&
-		    sscanf(json_string_value(v), "%llu %n", &ws, &at) == 1 && at > 0)
-			json_array_append_new(marks, json_pack("{s:s, s:I}", "label", json_string_value(v) + at,
-							      "ws", (json_int_t)ws));
-	}
 	if (json_array_size(marks))
 		return marks;
 	json_decref(marks);
