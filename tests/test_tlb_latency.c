@@ -100,29 +100,48 @@ static void test_l1_chain_native(void **state)
 	rig_destroy(&r);
 }
 
+/* A skylake TLB with its latencies over a 4x4 EPT world whose guest maps
+ * GVA at gpa, current on that EPT. */
+struct rig2d {
+	struct nw_cpu_preset p;
+	struct nw_tlb *t;
+	struct nw_lat *lat;
+	struct t2_world w;
+};
+
+static void rig2d_init(struct rig2d *r, uint64_t gpa)
+{
+	struct nw_tlb_ctx ctx = { .nest = NW_NEST_EPT, .vpid = 1 };
+
+	preset("skylake", &r->p);
+	assert_int_equal(nw_tlb_create(&r->p.tlb, &r->t, NULL, 0), 0);
+	assert_int_equal(nw_lat_create(&r->p.lat, &r->lat, NULL, 0), 0);
+	nw_tlb_set_lat(r->t, r->lat);
+	t2_init(&r->w, false, 4, 4, 64 * T2_MiB, NW_MAP_MAX_4K, NW_PAGE_SIZE);
+	assert_int_equal(nw_pt_map(&r->w.guest, GVA, gpa, NW_PAGE_SIZE, &GRW, NW_MAP_MAX_4K, NULL), 0);
+	assert_int_equal(nw_ept_eptp(&r->w.ept, false, &ctx.eptp), 0);
+	nw_tlb_set_ctx(r->t, &ctx);
+}
+
+static void rig2d_destroy(struct rig2d *r)
+{
+	t2_destroy(&r->w);
+	nw_lat_destroy(r->lat);
+	nw_tlb_destroy(r->t);
+}
+
 /*
  * The same for a 4x4 2D walk under EPT: 24 references, 4 guest and 20 host,
  * all in L1 the second time: 24 x 4 = 96 cycles, 16 guest and 80 host.
  */
 static void test_l1_chain_2d(void **state)
 {
-	struct nw_cpu_preset p;
-	struct nw_tlb *t;
-	struct nw_lat *lat;
-	struct t2_world w;
+	struct rig2d r;
 	static struct nw_tlb_xlat x;
 
-	preset("skylake", &p);
-	assert_int_equal(nw_tlb_create(&p.tlb, &t, NULL, 0), 0);
-	assert_int_equal(nw_lat_create(&p.lat, &lat, NULL, 0), 0);
-	nw_tlb_set_lat(t, lat);
-	t2_init(&w, false, 4, 4, 64 * T2_MiB, NW_MAP_MAX_4K, NW_PAGE_SIZE);
-	assert_int_equal(nw_pt_map(&w.guest, GVA, 16 * T2_MiB, NW_PAGE_SIZE, &GRW, NW_MAP_MAX_4K,
-				   NULL), 0);
-	struct nw_tlb_ctx ctx = { .nest = NW_NEST_EPT, .vpid = 1 };
-	assert_int_equal(nw_ept_eptp(&w.ept, false, &ctx.eptp), 0);
-	nw_tlb_set_ctx(t, &ctx);
-	struct nw_tlb_walker wk = { .w2d = w.cfg, .flags = NW_TLB_WALK_UNCACHED };
+	rig2d_init(&r, 16 * T2_MiB);
+	struct nw_tlb *t = r.t;
+	struct nw_tlb_walker wk = { .w2d = r.w.cfg, .flags = NW_TLB_WALK_UNCACHED };
 	assert_int_equal(nw_tlb_access(t, &wk, GVA, NW_ACC_READ, &x), 0);
 	uint64_t g0 = stat(t, "cycles.walk.guest"), h0 = stat(t, "cycles.walk.host");
 	assert_int_equal(nw_tlb_access(t, &wk, GVA, NW_ACC_READ, &x), 0);
@@ -130,9 +149,7 @@ static void test_l1_chain_2d(void **state)
 	assert_int_equal(stat(t, "cycles.walk.guest") - g0, 4 * 4);
 	assert_int_equal(stat(t, "cycles.walk.host") - h0, 20 * 4);
 	assert_int_equal(x.cycles, 24 * 4 + 4);
-	t2_destroy(&w);
-	nw_lat_destroy(lat);
-	nw_tlb_destroy(t);
+	rig2d_destroy(&r);
 }
 
 /* ---- a working set larger than the LLC ---- */
@@ -267,30 +284,17 @@ static void test_reach_zen4(void **state)
  * ends in an EPT violation and charges exactly one round trip. */
 static void test_vmexit_charged(void **state)
 {
-	struct nw_cpu_preset p;
-	struct nw_tlb *t;
-	struct nw_lat *lat;
-	struct t2_world w;
+	struct rig2d r;
 	static struct nw_tlb_xlat x;
 
-	preset("skylake", &p);
-	assert_int_equal(nw_tlb_create(&p.tlb, &t, NULL, 0), 0);
-	assert_int_equal(nw_lat_create(&p.lat, &lat, NULL, 0), 0);
-	nw_tlb_set_lat(t, lat);
-	t2_init(&w, false, 4, 4, 64 * T2_MiB, NW_MAP_MAX_4K, NW_PAGE_SIZE);
-	assert_int_equal(nw_pt_map(&w.guest, GVA, 128 * T2_MiB, NW_PAGE_SIZE, &GRW, NW_MAP_MAX_4K,
-				   NULL), 0); /* beyond guest memory: not in the EPT */
-	struct nw_tlb_ctx ctx = { .nest = NW_NEST_EPT, .vpid = 1 };
-	assert_int_equal(nw_ept_eptp(&w.ept, false, &ctx.eptp), 0);
-	nw_tlb_set_ctx(t, &ctx);
-	struct nw_tlb_walker wk = { .w2d = w.cfg };
+	rig2d_init(&r, 128 * T2_MiB); /* beyond guest memory: not in the EPT */
+	struct nw_tlb *t = r.t;
+	struct nw_tlb_walker wk = { .w2d = r.w.cfg };
 	assert_int_equal(nw_tlb_access(t, &wk, GVA, NW_ACC_READ, &x), 0);
 	assert_int_equal(x.w.fault, NW_FAULT_EPT_VIOLATION);
 	assert_int_equal(stat(t, "cycles.vmexit"), 1200);
 	assert_int_equal(stat(t, "inval.ept_violation"), 1);
-	t2_destroy(&w);
-	nw_lat_destroy(lat);
-	nw_tlb_destroy(t);
+	rig2d_destroy(&r);
 }
 
 int main(void)
