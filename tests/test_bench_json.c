@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "nw_test.h"
+#include "nw_bench_json.h"
 
 #ifndef NW_BENCH_BIN
 #error "NW_BENCH_BIN must name the nestwalk-bench binary"
@@ -57,17 +58,6 @@ static json_t *run_bench(const char *const *args, int *status)
 	root = json_load_file(out, 0, &jerr);
 	unlink(out);
 	return root;
-}
-
-static json_t *bench_named(json_t *root, const char *name)
-{
-	json_t *b;
-	size_t i;
-
-	json_array_foreach(json_object_get(root, "benchmarks"), i, b)
-		if (strcmp(json_string_value(json_object_get(b, "name")), name) == 0)
-			return b;
-	return NULL;
 }
 
 static const char *context(json_t *root, const char *key)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "nw_test.h"
+#include "nw_bench_json.h"
 #include "gbench.h"
 
 static int user_token = 42;
@@ -78,17 +79,6 @@ static void bm_manual(struct nw_gb_state *st, void *user)
 {
 	while (nw_gb_keep_running(st))
 		nw_gb_set_iteration_time(st, 0.001);
-}
-
-static json_t *bench_named(json_t *root, const char *name)
-{
-	json_t *b;
-	size_t i;
-
-	json_array_foreach(json_object_get(root, "benchmarks"), i, b)
-		if (strcmp(json_string_value(json_object_get(b, "name")), name) == 0)
-			return b;
-	return NULL;
 }
 
 static double num(json_t *b, const char *key)
