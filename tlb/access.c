@@ -156,19 +156,30 @@ static uint64_t perm_generation(struct nw_tlb *t, const struct nw_tlb_walker *wk
  * the address within the page (nw_fmt.nested_permit). Only passes are
  * remembered; a failed check walks, and the walk's fill replaces the entry.
  */
-static bool usable_cached(struct nw_tlb *t, const struct nw_tlb_walker *wk,
-			  const struct nw_tlb_entry *e, uint64_t va, unsigned access, uint64_t gen)
+static __attribute__((noinline)) bool usable_check(struct nw_tlb *t,
+						    const struct nw_tlb_walker *wk,
+						    const struct nw_tlb_entry *e, uint64_t va,
+						    unsigned access, uint64_t gen, uint64_t *ok,
+						    uint64_t bit)
 {
-	uint64_t *ok = &t->ok[e - t->ent0];
-	uint64_t bit = access < TLB_OK_KINDS ? 1ull << access : 0;
-
-	if (bit && (*ok >> 16) == gen && (*ok & bit))
-		return true;
 	if (!usable(t, wk, e, va, access))
 		return false;
 	if (bit)
 		*ok = ((*ok >> 16) == gen ? *ok : gen << 16) | bit;
 	return true;
+}
+
+/* The remembered outcome inline; the check itself out of line. */
+static inline bool usable_cached(struct nw_tlb *t, const struct nw_tlb_walker *wk,
+				 const struct nw_tlb_entry *e, uint64_t va, unsigned access,
+				 uint64_t gen)
+{
+	uint64_t *ok = &t->ok[e - t->ent0];
+	uint64_t bit = access < TLB_OK_KINDS ? 1ull << access : 0;
+
+	if (bit && (*ok & bit) && (*ok >> 16) == gen)
+		return true;
+	return usable_check(t, wk, e, va, access, gen, ok, bit);
 }
 
 static void result_from_entry(const struct nw_tlb_entry *e, uint64_t va, struct nw_walk *w)
