@@ -96,19 +96,26 @@ static int check_counters(json_t *root)
 	return 0;
 }
 
+/* Run nestwalk-bench with args: it must exit 0 with JSON whose counters
+ * pass check_counters. */
+static json_t *run_bench_ok(const char *const args[])
+{
+	int status;
+	json_t *root = run_bench(args, &status);
+
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_non_null(root);
+	assert_int_equal(check_counters(root), 0);
+	return root;
+}
+
 static void test_hw_suite_json(void **state)
 {
 	const char *const args[] = {"--benchmark_filter=^hw/(4k|thp|2m|penalty)/(16K|1M)$",
 				    NULL};
 	const char *v;
-	json_t *root, *b;
-	int status;
-
-	root = run_bench(args, &status);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-	assert_non_null(root);
-	assert_int_equal(check_counters(root), 0);
+	json_t *root = run_bench_ok(args), *b;
 
 	/* The context describes the machine and the layout. */
 	assert_non_null(context(root, "hw.chase"));
@@ -146,14 +153,7 @@ static void test_named_events(void **state)
 	const char *const args[] = {"--benchmark_filter=^hw/4k/16K$",
 				    "--hw_event=dtlb_walks=perf::page-faults",
 				    "--hw_event=walk_cycles=NO_SUCH_EVENT", NULL};
-	json_t *root, *b;
-	int status;
-
-	root = run_bench(args, &status);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-	assert_non_null(root);
-	assert_int_equal(check_counters(root), 0);
+	json_t *root = run_bench_ok(args), *b;
 	assert_string_equal(context(root, "hw.perf.dtlb_walks"), "perf::page-faults");
 	assert_non_null(strstr(context(root, "hw.perf.walk_cycles"),
 			       "unavailable: libpfm4 cannot encode NO_SUCH_EVENT"));
