@@ -27,7 +27,7 @@ static struct nw_arena *arena_of(struct nw_mem *mem)
 	return (struct nw_arena *)mem;
 }
 
-static int arena_alloc(struct nw_mem *mem, uint64_t *hpa)
+static int arena_take(struct nw_mem *mem, uint64_t *hpa, bool zero)
 {
 	struct nw_arena *a = arena_of(mem);
 	uint64_t off;
@@ -35,7 +35,8 @@ static int arena_alloc(struct nw_mem *mem, uint64_t *hpa)
 	if (a->free_head) {
 		off = a->free_head;
 		memcpy(&a->free_head, a->base + off, sizeof(a->free_head));
-		memset(a->base + off, 0, NW_PAGE_SIZE);
+		if (zero)
+			memset(a->base + off, 0, NW_PAGE_SIZE);
 	} else if (a->bump + NW_PAGE_SIZE <= a->size) {
 		/* Never-used frames of a fresh anonymous mapping are already zero. */
 		off = a->bump;
@@ -45,6 +46,17 @@ static int arena_alloc(struct nw_mem *mem, uint64_t *hpa)
 	}
 	*hpa = a->base_hpa + off;
 	return 0;
+}
+
+static int arena_alloc(struct nw_mem *mem, uint64_t *hpa)
+{
+	return arena_take(mem, hpa, true);
+}
+
+/* A recycled frame keeps what it held: its next user overwrites it whole. */
+static int arena_alloc_uninit(struct nw_mem *mem, uint64_t *hpa)
+{
+	return arena_take(mem, hpa, false);
 }
 
 static void arena_free(struct nw_mem *mem, uint64_t hpa)
@@ -78,6 +90,7 @@ static void arena_destroy(struct nw_mem *mem)
 
 static const struct nw_mem_ops arena_ops = {
 	.alloc = arena_alloc,
+	.alloc_uninit = arena_alloc_uninit,
 	.free = arena_free,
 	.map = arena_map,
 	.destroy = arena_destroy,

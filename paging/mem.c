@@ -15,19 +15,31 @@ int nw_mem_init(struct nw_mem *mem, const struct nw_mem_ops *ops, unsigned maxph
 	return 0;
 }
 
-int nw_mem_alloc(struct nw_mem *mem, uint64_t *hpa)
+static int mem_alloc(struct nw_mem *mem, uint64_t *hpa,
+		     int (*alloc)(struct nw_mem *mem, uint64_t *hpa))
 {
 	mem->alloc_calls++;
 	if (mem->fail_at && mem->alloc_calls == mem->fail_at) {
 		mem->fail_at = 0;
 		return -ENOMEM;
 	}
-	int rc = mem->ops->alloc(mem, hpa);
+	int rc = alloc(mem, hpa);
 	if (rc < 0)
 		return rc;
 	if (++mem->frames_in_use > mem->frames_peak)
 		mem->frames_peak = mem->frames_in_use;
 	return 0;
+}
+
+int nw_mem_alloc(struct nw_mem *mem, uint64_t *hpa)
+{
+	return mem_alloc(mem, hpa, mem->ops->alloc);
+}
+
+int nw_mem_alloc_uninit(struct nw_mem *mem, uint64_t *hpa)
+{
+	return mem_alloc(mem, hpa, mem->ops->alloc_uninit ? mem->ops->alloc_uninit
+							 : mem->ops->alloc);
 }
 
 void nw_mem_free(struct nw_mem *mem, uint64_t hpa)

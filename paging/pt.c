@@ -53,6 +53,7 @@ struct pt_op_ctx {
 	int err;                    /* dry pass: first error found */
 	uint64_t need;              /* dry pass: frames the real pass takes */
 	uint64_t *reserve;          /* real pass: frames reserved for it */
+	bool uninit;                /* the reserved frames hold anything (alloc_uninit) */
 	uint64_t used;              /* real pass: frames taken so far */
 	struct nw_inval inv;        /* index space until pt_inval_finish */
 };
@@ -178,6 +179,23 @@ static uint64_t take_frame(struct pt_op_ctx *c)
 }
 
 /*
+ * Will the real pass write every entry of the level-1 table at `table`, new
+ * and not a split, under slot_base before anything reads it? It does when
+ * the map covers the table's whole span and map_run_4k takes its path for a
+ * fresh table (stock format, plain accessor reaching the whole table).
+ */
+static bool map_fills_table(const struct pt_op_ctx *c, uint64_t table, uint64_t slot_base)
+{
+	const struct nw_pt *pt = c->pt;
+	unsigned kind = pt->fmt->kind;
+
+	return (kind == NW_FMT_KIND_X86 || kind == NW_FMT_KIND_EPT) &&
+	       nw_fmt_leaf_ok(pt->fmt, 1) && slot_base >= c->start &&
+	       c->end - slot_base >= NW_LEVEL_SIZE(2) && nw_acc_direct(&pt->acc, table) &&
+	       nw_acc_direct(&pt->acc, pt_slot(table, NW_ENTRIES_PER_TABLE - 1));
+}
+
+/*
  * Descend into the slot `idx` of node n (at `level`), whose current entry is
  * e, creating the child table when there is none and splitting e when it is
  * a large leaf. Links the new table only after the recursion has filled it.
@@ -208,6 +226,14 @@ static void descend(struct pt_op_ctx *c, const struct pt_node *n, int level, uns
 	}
 
 	child = (struct pt_node){ .kind = NODE_REAL, .table = take_frame(c), .fresh = !split };
+	/*
+	 * A frame reserved uninitialised is zeroed here, just before its
+	 * entries are written (so its lines are in the L1), unless every entry
+	 * will be written anyway: a split's, or a whole table of 4 KiB leaves.
+	 */
+	if (c->uninit && !split &&
+	    !(c->op == PT_MAP && level == 2 && map_fills_table(c, child.table, slot_base)))
+		memset(nw_mem_map(pt->mem, child.table), 0, NW_PAGE_SIZE);
 	if (split) {
 		for (unsigned i = 0; i < NW_ENTRIES_PER_TABLE; i++)
 			pt_write(pt, pt_slot(child.table, i), pt_split_child(pt, e, level, i));
@@ -389,10 +415,11 @@ static void map_run_4k(struct pt_op_ctx *c, const struct pt_node *n, unsigned fi
 
 	if (n->fresh && stock) {
 		/*
-		 * A table this pass allocated holds zeros and is not linked yet
-		 * (descend links it after this returns, with a release store), so
-		 * there is nothing to overlap or replace, no walker can see it,
-		 * and plain stores, which the compiler may vectorise, suffice.
+		 * A table this pass allocated is empty (zeroed, or uninitialised
+		 * when this run writes all of it: map_fills_table) and not linked
+		 * yet (descend links it after this returns, with a release
+		 * store), so there is nothing to overlap or replace, no walker
+		 * can see it, and plain stores suffice.
 		 */
 		map_fill_4k(tp + first, last - first, tmpl | pa);
 		pt->leaves[1] += last - first;
@@ -471,8 +498,12 @@ static int pt_run(struct pt_op_ctx *c, struct nw_inval *inv)
 	c->reserve = c->need <= 8 ? small : malloc(c->need * sizeof(uint64_t));
 	if (!c->reserve)
 		return -ENOMEM;
+	/* Frames uninitialised when the backend can: descend zeroes the ones
+	 * the real pass does not overwrite whole. */
+	c->uninit = pt->mem->ops->alloc_uninit != NULL;
 	for (uint64_t i = 0; i < c->need; i++) {
-		rc = nw_mem_alloc(pt->mem, &c->reserve[i]);
+		rc = c->uninit ? nw_mem_alloc_uninit(pt->mem, &c->reserve[i])
+			       : nw_mem_alloc(pt->mem, &c->reserve[i]);
 		if (rc < 0) {
 			while (i--)
 				nw_mem_free(pt->mem, c->reserve[i]);

@@ -90,6 +90,36 @@ static void test_fail_nth(void **state)
 	nw_mem_destroy(mem);
 }
 
+/*
+ * nw_mem_alloc_uninit counts and fails like nw_mem_alloc; the arena hands
+ * back a recycled frame as it was (its user overwrites it), nw_mem_alloc
+ * always zeroed, and a backend without alloc_uninit zeroed too.
+ */
+static void test_alloc_uninit(void **state)
+{
+	struct nw_mem *mem = nw_test_arena(1 << 20, 46);
+	uint64_t h, h2;
+
+	assert_int_equal(nw_mem_alloc_uninit(mem, &h), 0);
+	memset(nw_mem_map(mem, h), 0xa5, 4096);
+	nw_mem_free(mem, h);
+	assert_int_equal(nw_mem_alloc_uninit(mem, &h2), 0);
+	assert_int_equal(h2, h);
+	/* Not zeroed: the byte after the free list's link is still there. */
+	assert_int_equal(((uint8_t *)nw_mem_map(mem, h2))[4095], 0xa5);
+	nw_mem_free(mem, h2);
+	assert_int_equal(nw_mem_alloc(mem, &h2), 0);
+	assert_int_equal(h2, h);
+	for (int i = 0; i < 4096; i++)
+		assert_int_equal(((uint8_t *)nw_mem_map(mem, h2))[i], 0);
+	nw_mem_fail_nth(mem, 2);
+	assert_int_equal(nw_mem_alloc_uninit(mem, &h), 0);
+	assert_int_equal(nw_mem_alloc_uninit(mem, &h), -ENOMEM);
+	assert_int_equal(mem->alloc_calls, 5);
+	assert_int_equal(mem->frames_in_use, 2);
+	nw_mem_destroy(mem);
+}
+
 /* A backend of the caller's own: nw_mem_init gives it accounting too. */
 struct tiny {
 	struct nw_mem mem;
@@ -133,6 +163,13 @@ static void test_custom_backend(void **state)
 	assert_int_equal(t.mem.frames_in_use, 1);
 	nw_mem_free(&t.mem, h);
 	assert_int_equal(t.mem.frames_in_use, 0);
+	/* No alloc_uninit: nw_mem_alloc_uninit takes a zeroed frame from alloc. */
+	t.frames[1][7] = 1;
+	assert_int_equal(nw_mem_alloc_uninit(&t.mem, &h), 0);
+	assert_int_equal(h, 4096);
+	assert_int_equal(t.frames[1][7], 0);
+	assert_int_equal(t.mem.frames_in_use, 1);
+	nw_mem_free(&t.mem, h);
 	nw_mem_destroy(&t.mem); /* no destroy op: a no-op */
 }
 
@@ -142,6 +179,7 @@ int main(void)
 		cmocka_unit_test(test_arena_rejects_bad_config),
 		cmocka_unit_test(test_arena_frames),
 		cmocka_unit_test(test_fail_nth),
+		cmocka_unit_test(test_alloc_uninit),
 		cmocka_unit_test(test_custom_backend),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -49,6 +49,12 @@ struct nw_mem_ops {
 	void *(*map)(struct nw_mem *mem, uint64_t hpa);
 	/* Release the backend itself (optional). */
 	void (*destroy)(struct nw_mem *mem);
+	/*
+	 * Hand out one frame whose contents are unspecified (optional): for a
+	 * caller that writes every byte before anything reads it, and so need
+	 * not pay for zeroing. Without it nw_mem_alloc_uninit calls alloc.
+	 */
+	int (*alloc_uninit)(struct nw_mem *mem, uint64_t *hpa);
 };
 
 struct nw_mem {
@@ -73,6 +79,10 @@ int nw_mem_init(struct nw_mem *mem, const struct nw_mem_ops *ops, unsigned maxph
 
 /* Allocate one zeroed frame, with accounting and fault injection. */
 int nw_mem_alloc(struct nw_mem *mem, uint64_t *hpa);
+/* The same, with the same accounting and fault injection, for a frame the
+ * caller will overwrite whole: its contents are unspecified when the
+ * backend has alloc_uninit, zero otherwise. */
+int nw_mem_alloc_uninit(struct nw_mem *mem, uint64_t *hpa);
 void nw_mem_free(struct nw_mem *mem, uint64_t hpa);
 
 /*
