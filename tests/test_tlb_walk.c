@@ -8,7 +8,7 @@
  *    page walk caches in real workloads), guest and host dimensions printed
  *    apart, for the Intel-style (skylake) and AMD-style (zen3) caches;
  *  - cached and uncached walks agree on every translation;
- *  - a hit checks the rights under the current mode (WP, SMAP, PKRU).
+ *  - a hit checks the rights under the current mode (WP, SMAP, PKRU, MBEC).
  */
 
 #include <errno.h>
@@ -327,6 +327,30 @@ static void test_hit_rechecks_mode(void **state)
 	wk2.w2d.gmode.wp = true;
 	assert_int_equal(nw_tlb_access(t, &wk2, GVA, NW_ACC_WRITE, &x), 0);
 	assert_int_equal(x.w.fault, NW_FAULT_PF);
+	t2_destroy(&w);
+	nw_tlb_destroy(t);
+
+	/*
+	 * Nested: EPT's MBEC turned on by re-initialising the same format. The
+	 * EPT leaves grant X but not UX, so a user fetch that hit before now
+	 * takes an EPT violation.
+	 */
+	t = preset_tlb("skylake", false);
+	t2_init(&w, false, 4, 4, 64 * T2_MiB, NW_MAP_MAX_4K, NW_PAGE_SIZE);
+	assert_int_equal(nw_pt_map(&w.guest, GVA, 16 * T2_MiB, NW_PAGE_SIZE, &GRW, NW_MAP_MAX_4K,
+				   NULL), 0);
+	world_ctx(t, &w);
+	struct nw_tlb_walker wk3 = { .w2d = w.cfg };
+	for (int rep = 0; rep < 2; rep++) {
+		assert_int_equal(nw_tlb_access(t, &wk3, GVA, NW_ACC_FETCH | NW_ACC_USER, &x), 0);
+		assert_int_equal(x.w.fault, NW_FAULT_NONE);
+	}
+	assert_int_equal(x.tlb_level, 1);
+	struct nw_ept_caps caps = w.ept.caps;
+	caps.mbec = true;
+	assert_int_equal(nw_fmt_ept_init(&w.ept.fmt, w.ept.fmt.maxphyaddr, &caps), 0);
+	assert_int_equal(nw_tlb_access(t, &wk3, GVA, NW_ACC_FETCH | NW_ACC_USER, &x), 0);
+	assert_int_equal(x.w.fault, NW_FAULT_EPT_VIOLATION);
 	t2_destroy(&w);
 	nw_tlb_destroy(t);
 }

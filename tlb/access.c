@@ -131,7 +131,9 @@ static uint64_t perm_generation(struct nw_tlb *t, const struct nw_tlb_walker *wk
 	const struct nw_fmt *hf = n ? wk->w2d.hfmt : NULL;
 
 	if (memcmp(&k->mode, gm, sizeof(*gm)) == 0 && k->nest == (unsigned)t->ctx.nest &&
-	    k->hfmt == hf && (!n || (k->hmode == wk->w2d.hmode && k->permit == hf->nested_permit)))
+	    k->hfmt == hf &&
+	    (!n || (k->hmode == wk->w2d.hmode && k->permit == hf->nested_permit &&
+		    k->hpriv == hf->priv)))
 		return t->perm_gen;
 	memset(k, 0, sizeof(*k));
 	memcpy(&k->mode, gm, sizeof(*gm));
@@ -140,6 +142,7 @@ static uint64_t perm_generation(struct nw_tlb *t, const struct nw_tlb_walker *wk
 	if (n) {
 		k->hmode = wk->w2d.hmode;
 		k->permit = hf->nested_permit;
+		k->hpriv = hf->priv;
 	}
 	return ++t->perm_gen;
 }

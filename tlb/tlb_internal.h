@@ -42,6 +42,7 @@ struct tlb_perm_key {
 	unsigned nest;
 	unsigned hmode;
 	const struct nw_fmt *hfmt;
+	const void *hpriv;   /* the format's data (EPT: MBEC), which a re-init changes */
 	bool (*permit)(const struct nw_fmt *f, const struct nw_walk1d *hw,
 		       const struct nw_nested_req *rq, unsigned mode);
 };
