@@ -17,9 +17,17 @@
 
 #define LAT_LEVELS 3
 
+/* A slot's recency stamp (0: empty) and line address side by side, so a
+ * set's scan reads one run of memory rather than two arrays: the LLC's
+ * metadata is megabytes, and most of a miss's cost is the host's misses. */
+struct lat_slot {
+	uint64_t stamp;
+	uint64_t line;
+};
+
 struct lat_level {
-	struct nw_sa sa;
-	uint64_t *line;       /* line address per slot */
+	struct nw_sa sa;      /* the geometry and the clock; its stamp array is unused */
+	struct lat_slot *slot;
 };
 
 struct nw_lat {
@@ -84,13 +92,13 @@ int nw_lat_create(const struct nw_lat_cfg *cfg, struct nw_lat **out, char *err, 
 			 (unsigned long long)lines);
 		return -ENOMEM;
 	}
-	uint64_t *p = (uint64_t *)(lat + 1);
+	struct lat_slot *p = (struct lat_slot *)(lat + 1);
 	lat->cfg = *cfg;
 	for (int i = 0; i < LAT_LEVELS; i++) {
 		uint64_t n = geom(cfg, i)->size / NW_LINE_SIZE;
-		nw_sa_init(&lat->lv[i].sa, n, geom(cfg, i)->ways, p);
-		lat->lv[i].line = p + n;
-		p += 2 * n;
+		nw_sa_init(&lat->lv[i].sa, n, geom(cfg, i)->ways, NULL);
+		lat->lv[i].slot = p;
+		p += n;
 	}
 	lat->cycles[NW_MEM_L1] = cfg->l1_cycles;
 	lat->cycles[NW_MEM_L2] = cfg->l2_cycles;
@@ -117,16 +125,21 @@ void nw_lat_destroy(struct nw_lat *lat)
  * and live stamps are unique, so that is the first way with the lowest
  * stamp (what nw_sa_victim picks).
  */
+static void lat_touch(struct lat_level *l, size_t s)
+{
+	l->slot[s].stamp = ++l->sa.clock;
+}
+
 static bool level_lookup(struct lat_level *l, uint64_t line, size_t *slot)
 {
 	size_t base = nw_sa_base(&l->sa, line), v = base;
-	const uint64_t *stamp = l->sa.stamp;
+	const struct lat_slot *sl = l->slot;
 	uint64_t low = UINT64_MAX;
 
 	for (size_t s = base; s < base + l->sa.ways; s++) {
-		uint64_t st = stamp[s];
-		if (st && l->line[s] == line) {
-			nw_sa_touch(&l->sa, s);
+		uint64_t st = sl[s].stamp;
+		if (st && sl[s].line == line) {
+			lat_touch(l, s);
 			*slot = s;
 			return true;
 		}
@@ -151,8 +164,8 @@ enum nw_mem_level nw_lat_touch(struct nw_lat *lat, uint64_t pa)
 	 * one table line): a level holds a line at most once, so the lookup
 	 * would find this very slot.
 	 */
-	if (l1->sa.stamp[lat->mru] && l1->line[lat->mru] == line) {
-		nw_sa_touch(&l1->sa, lat->mru);
+	if (l1->slot[lat->mru].stamp && l1->slot[lat->mru].line == line) {
+		lat_touch(l1, lat->mru);
 		return NW_MEM_L1;
 	}
 	for (int i = 0; i < LAT_LEVELS; i++)
@@ -162,8 +175,8 @@ enum nw_mem_level nw_lat_touch(struct nw_lat *lat, uint64_t pa)
 		}
 	/* Levels are separate arrays: a victim found above is still the victim. */
 	for (int i = 0; i < found; i++) {
-		lat->lv[i].line[slot[i]] = line;
-		nw_sa_touch(&lat->lv[i].sa, slot[i]);
+		lat->lv[i].slot[slot[i]].line = line;
+		lat_touch(&lat->lv[i], slot[i]);
 	}
 	lat->mru = slot[0];
 	return (enum nw_mem_level)found;
@@ -182,5 +195,6 @@ const struct nw_lat_cfg *nw_lat_config(const struct nw_lat *lat)
 void nw_lat_flush(struct nw_lat *lat)
 {
 	for (int i = 0; i < LAT_LEVELS; i++)
-		nw_sa_clear(&lat->lv[i].sa);
+		for (size_t s = 0; s < nw_sa_slots(&lat->lv[i].sa); s++)
+			lat->lv[i].slot[s].stamp = 0;
 }
