@@ -57,7 +57,8 @@ static void usage(FILE *f)
 		"  -o, --out DIR           where the results and report go (required)\n"
 		"  -m, --modes LIST        native, ept, npt, shadow (default %s)\n"
 		"  -w, --workloads LIST    workload specs, comma separated; a key=value after\n"
-		"                          a spec belongs to it (default %s)\n"
+		"                          a spec belongs to it, and so does a file after\n"
+		"                          trace:FILE (default %s)\n"
 		"  -p, --pages LIST        4k (guest and host 4 KiB), 2m (both 2 MiB),\n"
 		"                          guest2m (guest 2 MiB on host 4 KiB), host2m\n"
 		"                          (guest 4 KiB on host 2 MiB) (default %s)\n"
@@ -78,13 +79,28 @@ struct list {
 	int n;
 };
 
-/* Split on commas; a piece with '=' and no ':' continues the previous item. */
+/*
+ * Whether the piece t of a workload list continues the item before it: a
+ * key=value of its spec, or, after a trace item (trace:a.nwt,b.nwt), a
+ * further file, which is anything that is not a workload spec itself.
+ */
+static bool continues(const char *prev, const char *t)
+{
+	struct nw_workload w;
+	char err[160];
+
+	if (strchr(t, '=') && !strchr(t, ':'))
+		return true;
+	return !strncmp(prev, "trace:", 6) && nw_workload_parse(t, &w, err, sizeof(err)) < 0;
+}
+
+/* Split on commas, joining the pieces that continue an item (above). */
 static int split(const char *s, bool specs, struct list *l)
 {
 	char *copy = strdup(s), *save = NULL;
 	l->n = 0;
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (specs && l->n && strchr(t, '=') && !strchr(t, ':')) {
+		if (specs && l->n && continues(l->item[l->n - 1], t)) {
 			char *prev = l->item[l->n - 1], *joined;
 			if (asprintf(&joined, "%s,%s", prev, t) < 0)
 				abort();

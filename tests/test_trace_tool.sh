@@ -118,6 +118,11 @@ expect2 "import needs -o" trace import "$tmp/true.log"
 expect2 "expected a zstd level" trace import --level 0 "$tmp/true.log" -o "$tmp/l0.nwt"
 "$nw" trace import -q --level 1 "$tmp/true.log" -o "$tmp/l1.nwt" || fail "import --level 1"
 [ "$("$nw" trace info --json - "$tmp/l1.nwt" | jq .records)" = "$lines" ] || fail "import --level 1 lost records"
+# compare takes a multi-trace item among others: trace:a,b:loops=2 stays one item.
+"$nw" compare --modes native,ept --pages 4k --workloads "trace:$tmp/true.nwt,$tmp/l1.nwt:loops=2,seq:ws=64k,passes=1" \
+	--out "$tmp/cmp" >/dev/null 2>"$tmp/cmp.err" || fail "compare of two traces: $(cat "$tmp/cmp.err")"
+[ "$(jq '[.cells[] | select(.status == "ok")] | length' "$tmp/cmp/results.json" 2>/dev/null)" = 4 ] ||
+	fail "compare of two traces and seq: want 4 ok cells"
 expect2 "unknown subcommand" trace frobnicate
 expect2 "needs a file" run --workload trace
 "$nw" trace --help | grep -q "nestwalk trace record" || fail "trace --help"
