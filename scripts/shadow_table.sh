@@ -3,9 +3,9 @@
 # a `nestwalk compare` of native, ept, npt and shadow on skylake and zen3,
 # with 4 KiB pages, guest 2 MiB pages on 4 KiB backing, 4 KiB guest pages on
 # 2 MiB backing, and both 2 MiB, and prints one Markdown table per page
-# configuration. Cycles and exits are per 1 access of the workload: the
-# totals divided by native's access count (shadow emulates a rep stos into a
-# protected guest table as 512 stores, which would otherwise swell its own).
+# configuration. Cycles and exits are per access of the workload (the
+# figure access.total, the guest's loads, stores and fetches, the same count
+# in every mode), divided by native's count.
 #   scripts/shadow_table.sh [NESTWALK] [DIR]   run the comparison into DIR (default build/shadow-compare)
 #   scripts/shadow_table.sh --results FILE     print the tables of a saved results.json
 set -euo pipefail
@@ -23,7 +23,7 @@ fi
 
 jq -r '
 def r(n): . * n | round / n;
-def total: .figures["cycles.per_access"] * .stats.accesses;
+def total: .figures["cycles.per_access"] * .figures["access.total"];
 def ex(k): (.stats["exits." + k] // 0);
 def refs: if .stats.walks > 0 then .figures["walk.refs_per_walk"] | r(100) else "– (no walk)" end;
 [.cells[] | select(.status == "ok")] as $ok |
@@ -45,7 +45,7 @@ $pages[] as $p |
  ($c | map(select(.mode == "ept" or .mode == "npt"))[0]) as $h |
  ($c | map(select(.mode == "shadow"))[0]) as $s |
  select($n and $h and $s) |
- ($n.stats.accesses) as $a |
+ ($n.figures["access.total"]) as $a |
  "| \($w) | \($cpu) | \($n | total / $a | r(10)) | \($h.mode) \($h | total / $a | r(10)) | " +
  "\($s | total / $a | r(10)) | \(($s | total) as $st | ($h | total) as $ht |
 	if ($st - $ht | fabs) < 0.005 * $ht then "tie (<0.5%)" elif $st < $ht then "shadow" else $h.mode end) | " +
