@@ -6,8 +6,8 @@
 # mode (ept on Intel, npt on AMD) and shadow at each R, and prints one
 # Markdown row per R: the guest's page-table stores per 1,000 accesses, and
 # modelled cycles per access of each mode. Cycles are divided by native's
-# access count, the workload's own accesses: shadow emulates a rep stos into
-# a protected table as 512 stores, which would otherwise swell its count.
+# access count (access.total: the guest's loads, stores and fetches, the
+# same count in every mode).
 # Then the update rate at which nested overtakes shadow, interpolated
 # linearly between the two points that bracket the sign change. The first
 # row, "none", is random:ws=16m,update=0: the same 16 MiB, tables that never
@@ -29,7 +29,7 @@ one() {
 	[ "$1" = none ] && spec="random:ws=$size,ops=200000,update=0"
 	"$nw" run -q --workload "$spec" --mode "$2" --cpu "$3" --json - |
 		jq -r '[([.stats | to_entries[] | select(.key | startswith("cycles.")) | .value] | add),
-			.stats.accesses, .stats["guest.pt_stores"]] | @tsv'
+			.figures["access.total"], .stats["guest.pt_stores"]] | @tsv'
 }
 
 for p in "${presets[@]}"; do
