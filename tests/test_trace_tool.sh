@@ -11,16 +11,10 @@
 # Usage: test_trace_tool.sh PATH/TO/nestwalk
 set -u
 nw=$1
-command -v valgrind >/dev/null || { echo "valgrind is not installed: skipped"; exit 77; }
+# shellcheck source=tests/cli_lib.sh
+. "$(dirname "$0")/cli_lib.sh"
+need valgrind
 command -v jq >/dev/null || { echo "FAIL: jq is missing (scripts/setup.sh installs it)"; exit 1; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-
-fail() {
-	echo "FAIL: $*"
-	fails=$((fails + 1))
-}
 
 # expect2 ARGS...: exit 2 with one line on stderr containing $want.
 expect2() {
@@ -127,5 +121,4 @@ expect2 "unknown subcommand" trace frobnicate
 expect2 "needs a file" run --workload trace
 "$nw" trace --help | grep -q "nestwalk trace record" || fail "trace --help"
 
-[ "$fails" -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
-echo "ok"
+finish
