@@ -11,7 +11,6 @@
 
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +23,6 @@
 #define DEFAULT_QUANTUM 64
 
 /* ---- private prototypes ---- */
-static int run_error(char *err, size_t len, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
 static int schedule(struct runner *R, uint64_t total);
 static void on_event(void *arg, enum wl_event ev);
 
@@ -40,17 +37,6 @@ void nw_run_cfg_default(struct nw_run_cfg *cfg)
 	cfg->data = NW_DATA_REAL;
 	cfg->quantum = DEFAULT_QUANTUM;
 	cfg->vm.ram = 0;
-}
-
-static int run_error(char *err, size_t len, int rc, const char *fmt, ...)
-{
-	if (err && len) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, len, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
 }
 
 static double now(void)
@@ -185,11 +171,11 @@ static int setup(struct runner *R, const struct nw_run_cfg *c, struct nw_run_res
 
 	plan(&R->r, c);
 	if (!R->r.def)
-		return run_error(err, errlen, -EINVAL, "no workload given");
+		return wl_errf(err, errlen, -EINVAL, "no workload given");
 	if (c->guest_page != NW_PAGE_4K && c->guest_page != NW_PAGE_2M)
-		return run_error(err, errlen, -EINVAL, "guest pages must be 4k or 2m");
+		return wl_errf(err, errlen, -EINVAL, "guest pages must be 4k or 2m");
 	if (!c->vm.vcpus || c->vm.vcpus > NW_VM_MAX_VCPUS)
-		return run_error(err, errlen, -EINVAL, "vcpus must be 1..%d", NW_VM_MAX_VCPUS);
+		return wl_errf(err, errlen, -EINVAL, "vcpus must be 1..%d", NW_VM_MAX_VCPUS);
 	R->r.sync = &R->sync;
 	R->r.err = err;
 	R->r.errlen = errlen;
@@ -201,27 +187,27 @@ static int setup(struct runner *R, const struct nw_run_cfg *c, struct nw_run_res
 	vc.translation_only = !R->r.real;
 	vc.data_gpa = vc.translation_only ? kpool : 0;
 	if (vc.translation_only && !kpool)
-		return run_error(err, errlen, -EINVAL, "guest RAM too small for translation-only data");
+		return wl_errf(err, errlen, -EINVAL, "guest RAM too small for translation-only data");
 	if (vc.ram > (1ull << 40))
-		return run_error(err, errlen, -EINVAL,
+		return wl_errf(err, errlen, -EINVAL,
 				 "the workload needs %llu GiB of guest RAM, above the 1 TiB limit",
 				 (unsigned long long)(vc.ram >> 30));
 	rc = nw_vm_create(&vc, &R->vm, err, errlen);
 	if (rc == -EINVAL)
 		return rc;
 	if (rc < 0)
-		return run_error(err, errlen, rc, "cannot create the VM: %s", strerror(-rc));
+		return wl_errf(err, errlen, rc, "cannot create the VM: %s", strerror(-rc));
 	gc.huge = true; /* 2 MiB pages where a mapping asks for them */
 	gc.kernel_pool = kpool;
 	rc = nw_guest_boot(R->vm, &gc, &R->g);
 	if (rc == -EINVAL)
-		return run_error(err, errlen, rc, "bad guest configuration (levels %d)", gc.levels);
+		return wl_errf(err, errlen, rc, "bad guest configuration (levels %d)", gc.levels);
 	if (rc < 0)
-		return run_error(err, errlen, rc, "guest boot failed: %s", strerror(-rc));
+		return wl_errf(err, errlen, rc, "guest boot failed: %s", strerror(-rc));
 
 	R->t = calloc(R->r.nthreads, sizeof(*R->t));
 	if (!R->t)
-		return run_error(err, errlen, -ENOMEM, "out of memory");
+		return wl_errf(err, errlen, -ENOMEM, "out of memory");
 	R->r.t = R->t;
 	R->r.g = R->g;
 	R->r.vm = R->vm;
@@ -243,7 +229,7 @@ static int setup(struct runner *R, const struct nw_run_cfg *c, struct nw_run_res
 	if (rc == -EINVAL)
 		return err && errlen && err[0] ? rc : wl_bad(&R->r, rc, "bad parameters");
 	if (rc < 0)
-		return run_error(err, errlen, rc, "workload %s: %s", R->r.def->name, strerror(-rc));
+		return wl_errf(err, errlen, rc, "workload %s: %s", R->r.def->name, strerror(-rc));
 	return 0;
 }
 
@@ -255,7 +241,7 @@ int nw_run(const struct nw_run_cfg *cfg, struct nw_run_result *res, char *err, s
 
 	memset(res, 0, sizeof(*res));
 	if (!R)
-		return run_error(err, errlen, -ENOMEM, "out of memory");
+		return wl_errf(err, errlen, -ENOMEM, "out of memory");
 	R->cfg = cfg;
 	res->data = cfg->data;
 	rc = setup(R, cfg, res, err, errlen);

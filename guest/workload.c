@@ -6,7 +6,6 @@
  */
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -25,8 +24,6 @@ const char *const nw_workload_names[] = {
 };
 
 /* ---- private prototypes ---- */
-static int spec_error(char *err, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 static int parse_value(const struct wl_key *k, const char *s, size_t n, uint64_t *out,
 		       char *err, size_t errlen);
 static size_t format_value(const struct wl_key *k, uint64_t v, char *buf, size_t len);
@@ -42,17 +39,6 @@ const struct wl_def *wl_find(const char *name)
 const char *nw_data_mode_name(enum nw_data_mode d)
 {
 	return d == NW_DATA_TRANSLATION_ONLY ? "translation-only" : "real";
-}
-
-static int spec_error(char *err, size_t len, const char *fmt, ...)
-{
-	if (err && len) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, len, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
 }
 
 /* Decimal digits into *v; false on no digits or overflow. */
@@ -104,7 +90,7 @@ static int parse_value(const struct wl_key *k, const char *s, size_t n, uint64_t
 			v = 1;
 		else if (!((n == 1 && *s == '0') || (n == 5 && !strncasecmp(s, "false", 5)) ||
 			   (n == 2 && !strncasecmp(s, "no", 2)) || (n == 3 && !strncasecmp(s, "off", 3))))
-			return spec_error(err, errlen, "%s=%.*s: expected 0 or 1", k->key, (int)n, s);
+			return wl_errf(err, errlen, -EINVAL, "%s=%.*s: expected 0 or 1", k->key, (int)n, s);
 		break;
 	case WL_MILLI: {
 		uint64_t frac = 0;
@@ -113,7 +99,7 @@ static int parse_value(const struct wl_key *k, const char *s, size_t n, uint64_t
 		if (p < end && *p == '.') {
 			p++;
 			if (!digits(&p, end, &frac, &nd) || nd > 3)
-				return spec_error(err, errlen, "%s=%.*s: expected a decimal with at most 3 decimals",
+				return wl_errf(err, errlen, -EINVAL, "%s=%.*s: expected a decimal with at most 3 decimals",
 						  k->key, (int)n, s);
 			while (nd++ < 3)
 				frac *= 10;
@@ -137,7 +123,7 @@ static int parse_value(const struct wl_key *k, const char *s, size_t n, uint64_t
 		char lo[32], hi[32];
 		format_value(k, k->min, lo, sizeof(lo));
 		format_value(k, k->max, hi, sizeof(hi));
-		return spec_error(err, errlen, "%s=%.*s is out of range (%s..%s)", k->key, (int)n, s,
+		return wl_errf(err, errlen, -EINVAL, "%s=%.*s is out of range (%s..%s)", k->key, (int)n, s,
 				  lo, hi);
 	}
 	*out = v;
@@ -145,16 +131,16 @@ static int parse_value(const struct wl_key *k, const char *s, size_t n, uint64_t
 bad:
 	switch (k->type) {
 	case WL_SIZE:
-		return spec_error(err, errlen, "%s=%.*s: expected a size such as 4096, 64k, 16m or 1g",
+		return wl_errf(err, errlen, -EINVAL, "%s=%.*s: expected a size such as 4096, 64k, 16m or 1g",
 				  k->key, (int)n, s);
 	case WL_MILLI:
-		return spec_error(err, errlen, "%s=%.*s: expected a decimal such as 0.99", k->key,
+		return wl_errf(err, errlen, -EINVAL, "%s=%.*s: expected a decimal such as 0.99", k->key,
 				  (int)n, s);
 	case WL_PERCENT:
-		return spec_error(err, errlen, "%s=%.*s: expected a percentage 0..100", k->key,
+		return wl_errf(err, errlen, -EINVAL, "%s=%.*s: expected a percentage 0..100", k->key,
 				  (int)n, s);
 	default:
-		return spec_error(err, errlen, "%s=%.*s: expected a count such as 1000 or 200k",
+		return wl_errf(err, errlen, -EINVAL, "%s=%.*s: expected a count such as 1000 or 200k",
 				  k->key, (int)n, s);
 	}
 }
@@ -206,23 +192,23 @@ static int trace_files(const char *colon, struct nw_workload *w,
 	size_t len;
 
 	if (!files || !*files)
-		return spec_error(err, errlen,
+		return wl_errf(err, errlen, -EINVAL,
 				  "workload trace needs a file: trace:FILE[,FILE...][:loops=N]");
 	last = strrchr(files, ':');
 	if (last && !strchr(last, '='))
 		last = NULL;
 	len = last ? (size_t)(last - files) : strlen(files);
 	if (!len)
-		return spec_error(err, errlen, "workload trace: no file before '%s'", last);
+		return wl_errf(err, errlen, -EINVAL, "workload trace: no file before '%s'", last);
 	if (len >= sizeof(w->files))
-		return spec_error(err, errlen, "workload trace: file list longer than %zu bytes",
+		return wl_errf(err, errlen, -EINVAL, "workload trace: file list longer than %zu bytes",
 				  sizeof(w->files) - 1);
 	memcpy(w->files, files, len);
 	w->files[len] = 0;
 	for (const char *p = w->files;; p++) {
 		const char *c = strchr(p, ',');
 		if (c == p || !*p)
-			return spec_error(err, errlen, "workload trace: empty file name in '%s'",
+			return wl_errf(err, errlen, -EINVAL, "workload trace: empty file name in '%s'",
 					  w->files);
 		if (!c)
 			break;
@@ -239,14 +225,14 @@ int nw_workload_parse(const char *spec, struct nw_workload *w, char *err, size_t
 	size_t nlen;
 
 	if (!spec || !*spec)
-		return spec_error(err, errlen, "empty workload spec");
+		return wl_errf(err, errlen, -EINVAL, "empty workload spec");
 	colon = strchr(spec, ':');
 	nlen = colon ? (size_t)(colon - spec) : strlen(spec);
 	for (size_t i = 0; i < NDEFS; i++)
 		if (strlen(defs[i]->name) == nlen && !strncmp(defs[i]->name, spec, nlen))
 			d = defs[i];
 	if (!d)
-		return spec_error(err, errlen,
+		return wl_errf(err, errlen, -EINVAL,
 				  "unknown workload '%.*s' (seq, random, chase, zipf, churn, fork, ctxsw, mix, trace)",
 				  (int)nlen, spec);
 	memset(w, 0, sizeof(*w));
@@ -268,9 +254,9 @@ int nw_workload_parse(const char *spec, struct nw_workload *w, char *err, size_t
 
 		eq = memchr(p, '=', len);
 		if (!len)
-			return spec_error(err, errlen, "workload %s: empty parameter in '%s'", d->name, spec);
+			return wl_errf(err, errlen, -EINVAL, "workload %s: empty parameter in '%s'", d->name, spec);
 		if (!eq)
-			return spec_error(err, errlen, "workload %s: '%.*s' is not key=value", d->name,
+			return wl_errf(err, errlen, -EINVAL, "workload %s: '%.*s' is not key=value", d->name,
 					  (int)len, p);
 		for (k = d->keys; k->key; k++, idx++)
 			if (strlen(k->key) == (size_t)(eq - p) && !strncmp(k->key, p, (size_t)(eq - p)))
@@ -278,11 +264,11 @@ int nw_workload_parse(const char *spec, struct nw_workload *w, char *err, size_t
 		if (!k->key) {
 			char keys[128];
 			key_list(d, keys, sizeof(keys));
-			return spec_error(err, errlen, "workload %s has no key '%.*s' (keys: %s)", d->name,
+			return wl_errf(err, errlen, -EINVAL, "workload %s has no key '%.*s' (keys: %s)", d->name,
 					  (int)(eq - p), p, keys);
 		}
 		if (w->params[idx].set)
-			return spec_error(err, errlen, "workload %s: %s given twice", d->name, k->key);
+			return wl_errf(err, errlen, -EINVAL, "workload %s: %s given twice", d->name, k->key);
 		int rc = parse_value(k, eq + 1, len - (size_t)(eq + 1 - p), &w->params[idx].value,
 				     err, errlen);
 		if (rc < 0)

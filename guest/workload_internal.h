@@ -250,6 +250,9 @@ bool wl_barrier(struct wl_thread *t, enum wl_event ev);
 void wl_thread_finished(struct wl_sync *s);
 /* A one-line message in r->err; returns err. */
 int wl_bad(struct wl_run *r, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A one-line message in err[len] (when err is given); returns rc. */
+int wl_errf(char *err, size_t len, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 int wl_mirror_init(struct wl_mirror *m, uint64_t n);
 void wl_mirror_fini(struct wl_mirror *m);

@@ -28,6 +28,16 @@ static int vfail(char *err, size_t errlen, int rc, const char *prefix, const cha
 	return rc;
 }
 
+int wl_errf(char *err, size_t len, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	rc = vfail(err, len, rc, "", fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
 int wl_fail(struct wl_thread *t, int err, const char *fmt, ...)
 {
 	struct wl_run *r = t->run;
