@@ -198,7 +198,11 @@ static void count(struct nw_vcpu *v, unsigned access)
 		v->st.loads++;
 }
 
-int nw_vcpu_access(struct nw_vcpu *v, uint64_t gva, unsigned access, uint64_t *val)
+/*
+ * One quadword access, not counted: the caller counts the instruction once
+ * it succeeds (a faulting one is retried, and counted then).
+ */
+static int access_quadword(struct nw_vcpu *v, uint64_t gva, unsigned access, uint64_t *val)
 {
 	uint64_t pa, *p;
 	bool mmio;
@@ -207,13 +211,10 @@ int nw_vcpu_access(struct nw_vcpu *v, uint64_t gva, unsigned access, uint64_t *v
 	if (gva & 7)
 		return -EINVAL;
 	rc = translate(v, gva, access, &pa, val);
-	if (rc == NW_EXIT_DONE) {
-		count(v, access);
+	if (rc == NW_EXIT_DONE)
 		return 0;
-	}
 	if (rc)
 		return rc;
-	count(v, access);
 	p = data_ptr(v, pa, &mmio);
 	if (mmio) {
 		v->st.mmio++;
@@ -232,6 +233,15 @@ int nw_vcpu_access(struct nw_vcpu *v, uint64_t gva, unsigned access, uint64_t *v
 			v->st.checksum = ((v->st.checksum << 7) | (v->st.checksum >> 57)) ^ *val;
 	}
 	return 0;
+}
+
+int nw_vcpu_access(struct nw_vcpu *v, uint64_t gva, unsigned access, uint64_t *val)
+{
+	int rc = access_quadword(v, gva, access, val);
+
+	if (rc == 0)
+		count(v, access);
+	return rc;
 }
 
 /* The other 63 lines of a page a string instruction sweeps. */
@@ -278,14 +288,14 @@ static int page_ptr(struct nw_vcpu *v, uint64_t gva, unsigned access, uint8_t **
 static int store_by_quadwords(struct nw_vcpu *v, uint64_t gva, unsigned access,
 			      const uint64_t *src)
 {
-	uint64_t stores = v->st.stores;
 	int rc = 0;
 
 	for (unsigned i = 0; i < NW_PAGE_SIZE / 8 && !rc; i++) {
 		uint64_t val = src ? src[i] : 0;
-		rc = nw_vcpu_access(v, (gva & NW_PAGE_MASK) + 8 * i, access | NW_ACC_WRITE, &val);
+		rc = access_quadword(v, (gva & NW_PAGE_MASK) + 8 * i, access | NW_ACC_WRITE, &val);
 	}
-	v->st.stores = stores + !rc; /* a faulting instruction is retried, counted then */
+	if (rc == 0)
+		v->st.stores++;
 	return rc;
 }
 
