@@ -328,7 +328,10 @@ int nw_vcpu_copy_page(struct nw_vcpu *v, uint64_t dst, uint64_t src, unsigned ac
 			memcpy(buf, s, NW_PAGE_SIZE);
 		else
 			memset(buf, 0xff, NW_PAGE_SIZE);
-		return store_by_quadwords(v, dst, access, buf);
+		rc = store_by_quadwords(v, dst, access, buf);
+		if (rc == 0)
+			v->st.loads++; /* the source read, as below */
+		return rc;
 	}
 	if (rc)
 		return rc;
