@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Option values shared by the subcommands, and the one-line error rule. */
+/* Option values shared by the subcommands, the one-line error rule, and
+ * whether a program they run is there. */
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -162,4 +163,24 @@ int cli_preset(const char *name, struct nw_cpu_preset *p, char *err, size_t errl
 	struct nw_host_caches c = { 0 };
 	nw_hw_host_caches(&c);
 	return nw_cpu_preset_host(&c, p, err, errlen);
+}
+
+/* Whether execvp would find an executable `name`: as a path when it has a
+ * slash, else in $PATH. */
+bool cli_runnable(const char *name)
+{
+	if (strchr(name, '/'))
+		return access(name, X_OK) == 0;
+	const char *path = getenv("PATH");
+	if (!path)
+		path = "/usr/bin:/bin";
+	while (*path) {
+		size_t len = strcspn(path, ":");
+		char full[4096];
+		snprintf(full, sizeof(full), "%.*s/%s", (int)(len ? len : 1), len ? path : ".", name);
+		if (access(full, X_OK) == 0)
+			return true;
+		path += len + (path[len] == ':');
+	}
+	return false;
 }

@@ -42,6 +42,8 @@ const char *cli_pages_name(int level); /* "4k", "2m", "1g", "mixed" */
 /* A CPU preset; "host" gets this machine's cache sizes too. */
 int cli_preset(const char *name, struct nw_cpu_preset *p, char *err, size_t errlen);
 const char *cli_vendor_name(enum nw_vendor v);
+/* Whether execvp would find an executable name: a path, or on $PATH. */
+bool cli_runnable(const char *name);
 
 /* The shadow MMU's switches, shared by run and compare: getopt codes from
  * CLI_OPT_SHADOW, their long options, help lines, and how they apply. */

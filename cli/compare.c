@@ -287,7 +287,7 @@ int cli_compare(int argc, char **argv)
 		rc = cli_usage(CMD, "empty or too long list (at most %d items each)", MAX_ITEMS);
 	if (rc == CLI_OK)
 		rc = check_matrix(m);
-	if (rc == CLI_OK && !cli_have_gnuplot())
+	if (rc == CLI_OK && !cli_runnable("gnuplot"))
 		rc = cli_fail(CMD, "gnuplot is not installed (scripts/setup.sh installs gnuplot-nox)");
 	if (rc != CLI_OK)
 		goto out;

@@ -25,11 +25,6 @@ const char *const cli_cycle_parts[] = {
 	"cycles.vmexit", NULL,
 };
 
-int cli_have_gnuplot(void)
-{
-	return system("command -v gnuplot >/dev/null 2>&1") == 0;
-}
-
 FILE *cli_open_out(const char *dir, const char *name, char *err, size_t n)
 {
 	char *path;
@@ -46,7 +41,7 @@ FILE *cli_open_out(const char *dir, const char *name, char *err, size_t n)
 
 int cli_report_render(json_t *results, const char *dir, char *err, size_t errlen)
 {
-	if (!cli_have_gnuplot()) {
+	if (!cli_runnable("gnuplot")) {
 		snprintf(err, errlen, "gnuplot is not installed (scripts/setup.sh installs gnuplot-nox)");
 		return -ENOENT;
 	}

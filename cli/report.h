@@ -29,9 +29,6 @@ int cli_report_render(json_t *results, const char *dir, char *err, size_t errlen
  * CLI_FAIL with cmd's one-line message. */
 int cli_report_publish(json_t *results, const char *dir, const char *cmd);
 
-/* Is gnuplot on PATH? */
-int cli_have_gnuplot(void);
-
 /* ---- the report's own pieces, shared among cli/report*.c ---- */
 
 #include <stdbool.h>

@@ -233,26 +233,6 @@ static int cmd_import(const char *in, const char *out, const struct nwt_writer_c
 	return CLI_OK;
 }
 
-/* Whether execvp would find an executable `name`: as a path when it has a
- * slash, else in $PATH. */
-static bool runnable(const char *name)
-{
-	if (strchr(name, '/'))
-		return access(name, X_OK) == 0;
-	const char *path = getenv("PATH");
-	if (!path)
-		path = "/usr/bin:/bin";
-	while (*path) {
-		size_t len = strcspn(path, ":");
-		char full[4096];
-		snprintf(full, sizeof(full), "%.*s/%s", (int)(len ? len : 1), len ? path : ".", name);
-		if (access(full, X_OK) == 0)
-			return true;
-		path += len + (path[len] == ':');
-	}
-	return false;
-}
-
 /* Run valgrind on argv with lackey's log on a pipe; its read end in *rfd. */
 static pid_t spawn_valgrind(char **argv, int argc, int *rfd)
 {
@@ -299,9 +279,9 @@ static int cmd_record(char **argv, int argc, const char *out_opt, uint64_t limit
 	pid_t pid;
 
 	/* Said apart, before anything is written: which of the two is missing. */
-	if (!runnable("valgrind"))
+	if (!cli_runnable("valgrind"))
 		return cli_fail(CMD, "valgrind is not installed (scripts/setup.sh installs it)");
-	if (!runnable(argv[0]))
+	if (!cli_runnable(argv[0]))
 		return cli_usage(CMD, "no program %s to record", argv[0]);
 	if (out_opt)
 		snprintf(out, sizeof(out), "%s", out_opt);
